@@ -1,0 +1,228 @@
+"""The collection's data model: collections, artifacts, their versions and files, the
+plugin -> child associations pinned to a child's content hash, and the import history.
+
+Identity and uniqueness live in database constraints; Python only saves work.
+"""
+
+import unicodedata
+import uuid
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Now
+
+HASH_LENGTH = 64
+DEFAULT_COLLECTION = "default"
+
+
+def normalize_name(name: str) -> str:
+    """The key two names are compared by: NFC, then Unicode case folding."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+class ArtifactType(models.TextChoices):
+    SKILL = "skill", "Skill"
+    COMMAND = "command", "Command"
+    AGENT = "agent", "Agent"
+    HOOK = "hook", "Hook"
+    MCP = "mcp", "MCP server"
+    PLUGIN = "plugin", "Plugin"
+
+
+class RelationshipType(models.TextChoices):
+    CONTAINS = "contains", "Contains"
+
+
+class Collection(models.Model):
+    """A named set of artifacts, with its own folder under ``collections/``."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Artifact(models.Model):
+    """One identity per (collection, type, name); the name compared case-insensitively."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="artifacts")
+    type = models.CharField(max_length=16, choices=ArtifactType.choices)
+    name = models.CharField(max_length=512)
+    # normalize_name(name), stored so that the database itself enforces case-insensitive
+    # uniqueness the same way on SQLite (whose lower() folds ASCII only) and PostgreSQL.
+    name_key = models.CharField(max_length=512, editable=False)
+    latest_version = models.ForeignKey(
+        "Version",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The most recently created version.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["collection", "type", "name_key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["collection", "type", "name_key"], name="artifact_unique_identity"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(type__in=ArtifactType.values), name="artifact_known_type"
+            ),
+        ]
+        indexes = [models.Index(fields=["type", "name_key"], name="artifact_type_name_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.type}:{self.name}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.name_key = normalize_name(self.name)
+        super().save(*args, **kwargs)
+
+    @property
+    def latest_version_hash(self) -> str | None:
+        return self.latest_version.content_hash if self.latest_version else None
+
+
+class Version(models.Model):
+    """One content state of an artifact. Immutable once written."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    artifact = models.ForeignKey(Artifact, on_delete=models.CASCADE, related_name="versions")
+    content_hash = models.CharField(max_length=HASH_LENGTH, db_index=True)
+    size = models.BigIntegerField(help_text="Bytes of content, summed over its files.")
+    file_count = models.PositiveIntegerField()
+    version_label = models.CharField(
+        max_length=200, blank=True, default="", help_text="The version a manifest declared."
+    )
+    source = models.TextField(blank=True, default="", help_text="Where this content came from.")
+    metadata = models.JSONField(blank=True, default=dict)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ["artifact", "-created_at"]
+        get_latest_by = "created_at"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["artifact", "content_hash"], name="version_unique_content"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.artifact_id}@{self.content_hash[:12]}"
+
+
+class VersionFile(models.Model):
+    """A file of a version: enough to rebuild the version byte for byte from ``objects/``.
+
+    Paths are relative POSIX paths from the artifact's root (a skill's folder, a plugin's
+    folder); a single-file artifact has one row named after its file.
+    """
+
+    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="files")
+    path = models.CharField(max_length=1024)
+    mode = models.PositiveIntegerField(help_text="0o100755 (executable) or 0o100644.")
+    size = models.BigIntegerField()
+    blob_hash = models.CharField(max_length=HASH_LENGTH, db_index=True)
+    is_meta = models.BooleanField(
+        default=False, help_text="A plugin file that belongs to none of its children."
+    )
+
+    class Meta:
+        ordering = ["version", "path"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "path"], name="versionfile_unique_path"),
+        ]
+
+    def __str__(self) -> str:
+        return self.path
+
+    @property
+    def mode_text(self) -> str:
+        return f"{self.mode:o}"
+
+
+class ArtifactAssociation(models.Model):
+    """A plugin version contains a child artifact, pinned to the child's content hash.
+
+    Immutable like the version it belongs to.
+    """
+
+    parent_version = models.ForeignKey(
+        Version, on_delete=models.CASCADE, related_name="child_associations"
+    )
+    child = models.ForeignKey(
+        Artifact, on_delete=models.PROTECT, related_name="parent_associations"
+    )
+    child_version = models.ForeignKey(Version, on_delete=models.PROTECT, related_name="+")
+    relationship_type = models.CharField(
+        max_length=32, choices=RelationshipType.choices, default=RelationshipType.CONTAINS
+    )
+    pinned_version_hash = models.CharField(max_length=HASH_LENGTH, db_index=True)
+    position = models.PositiveIntegerField()
+    source_path = models.CharField(
+        max_length=1024, blank=True, default="", help_text="Where the child sits in the plugin."
+    )
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ["parent_version", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent_version", "child", "relationship_type"],
+                name="association_unique_child",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.parent_version_id} {self.relationship_type} {self.child_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ValidationError("Associations are immutable once written.")
+        super().save(*args, **kwargs)
+
+
+class ImportStatus(models.TextChoices):
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class ImportRecord(models.Model):
+    """The import history: one row per import attempt of one plugin (dry runs leave none)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    transaction_id = models.UUIDField(unique=True)
+    collection_name = models.CharField(max_length=200)
+    plugin_name = models.CharField(max_length=512, blank=True, default="")
+    plugin_hash = models.CharField(max_length=HASH_LENGTH, blank=True, default="")
+    plugin_version = models.ForeignKey(
+        Version, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=16, choices=ImportStatus.choices)
+    decision = models.CharField(max_length=32, blank=True, default="")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    duration_ms = models.FloatField()
+    children_imported = models.PositiveIntegerField(default=0)
+    children_reused = models.PositiveIntegerField(default=0)
+    warnings = models.JSONField(blank=True, default=list)
+    error_rule = models.CharField(max_length=100, blank=True, default="")
+    error_path = models.TextField(blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.plugin_name} {self.status} {self.started_at:%Y-%m-%d %H:%M:%S}"

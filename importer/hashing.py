@@ -1,0 +1,283 @@
+"""Content hashes (DESIGN section 3): SHA-256 of a file's bytes, of an MCP server's canonical
+JSON, and of a directory's manifest of ``<mode> <sha256> <path>`` lines.
+
+Files are streamed through a fixed buffer (bounded memory whatever their size) and read once:
+a caller that stores what it hashes passes a sink that receives the same bytes.
+"""
+
+import hashlib
+import json
+import os
+import stat
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+from django.conf import settings
+
+from importer.errors import LimitExceeded, Rule, UnsafePath, display_path
+
+MODE_EXECUTABLE = 0o100755
+MODE_REGULAR = 0o100644
+IGNORED_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__"})
+IGNORED_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+CHUNK_SIZE = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class TreeFile:
+    """A regular file of a tree: relative POSIX path, git-style mode, size and SHA-256."""
+
+    path: str
+    mode: int
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one import may read (DESIGN section 2); None means no limit."""
+
+    max_total_bytes: int | None = None
+    max_file_bytes: int | None = None
+    max_files: int | None = None
+    max_depth: int | None = None
+
+    @classmethod
+    def from_settings(cls) -> "Limits":
+        return cls(
+            max_total_bytes=settings.SKILLMEAT_MAX_TOTAL_BYTES,
+            max_file_bytes=settings.SKILLMEAT_MAX_FILE_BYTES,
+            max_files=settings.SKILLMEAT_MAX_FILES,
+            max_depth=settings.SKILLMEAT_MAX_DEPTH,
+        )
+
+
+class BlobSink(Protocol):
+    """Receives the bytes of one file while it is hashed (the staging area of an import)."""
+
+    def receive(self, path: Path, limits: "Limits", label: str) -> tuple[str, int]: ...
+
+
+def is_ignored(name: str, *, is_dir: bool) -> bool:
+    """Names that are neither hashed nor stored, anywhere in a tree."""
+    if is_dir:
+        return name in IGNORED_DIRS
+    return name in IGNORED_FILES or name.endswith(".pyc")
+
+
+def mode_of(st_mode: int) -> int:
+    return MODE_EXECUTABLE if st_mode & stat.S_IXUSR else MODE_REGULAR
+
+
+def check_file_name(name: str, label: str) -> None:
+    """Refuse a name that cannot be a safe, printable, portable path segment."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnsafePath(
+            "file name is not valid UTF-8", path=display_path(label), rule=Rule.BAD_FILE_NAME
+        ) from None
+    if "\\" in name:
+        raise UnsafePath(
+            "file name contains a backslash", path=display_path(label), rule=Rule.BAD_FILE_NAME
+        )
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise UnsafePath(
+            "file name contains a newline, NUL or another control character",
+            path=display_path(label),
+            rule=Rule.BAD_FILE_NAME,
+        )
+
+
+def refuse_special(st_mode: int, label: str) -> None:
+    """Symlinks, devices, FIFOs and sockets are never followed, read or skipped silently."""
+    if stat.S_ISLNK(st_mode):
+        kind = "a symbolic link"
+    elif stat.S_ISCHR(st_mode) or stat.S_ISBLK(st_mode):
+        kind = "a device"
+    elif stat.S_ISFIFO(st_mode):
+        kind = "a FIFO"
+    elif stat.S_ISSOCK(st_mode):
+        kind = "a socket"
+    else:
+        kind = "not a regular file or directory"
+    raise UnsafePath(
+        f"{kind}: only regular files and directories can be imported",
+        path=display_path(label),
+        rule=Rule.UNSAFE_FILE_TYPE,
+    )
+
+
+def hash_stream(
+    source: BinaryIO, *, sink: BinaryIO | None = None, max_bytes: int | None = None, label: str = ""
+) -> tuple[str, int]:
+    """SHA-256 and length of a stream, copying the bytes to ``sink`` in the same pass."""
+    digest = hashlib.sha256()
+    buffer = bytearray(CHUNK_SIZE)
+    view = memoryview(buffer)
+    size = 0
+    while count := source.readinto(buffer):  # type: ignore[attr-defined]
+        size += count
+        if max_bytes is not None and size > max_bytes:
+            raise LimitExceeded(
+                f"file is larger than the limit of {max_bytes} bytes",
+                path=display_path(label),
+                rule=Rule.FILE_TOO_LARGE,
+            )
+        chunk = view[:count]
+        digest.update(chunk)
+        if sink is not None:
+            sink.write(chunk)
+    return digest.hexdigest(), size
+
+
+def hash_file(
+    path: Path, *, sink: BinaryIO | None = None, max_bytes: int | None = None, label: str = ""
+) -> tuple[str, int]:
+    """SHA-256 and size of a regular file, refusing to follow a symlink in its place."""
+    label = label or str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    except OSError as error:
+        if os.path.islink(path):
+            refuse_special(stat.S_IFLNK, label)
+        raise UnsafePath(f"cannot read: {error.strerror}", path=display_path(label)) from error
+    with os.fdopen(fd, "rb", buffering=0) as source:
+        st_mode = os.fstat(source.fileno()).st_mode
+        if not stat.S_ISREG(st_mode):
+            refuse_special(st_mode, label)
+        return hash_stream(source, sink=sink, max_bytes=max_bytes, label=label)
+
+
+def hash_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def canonical_json(config: Any) -> bytes:
+    """An MCP server's content: its configuration as canonical JSON bytes."""
+    return json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def hash_mcp_config(config: Any) -> str:
+    return hash_bytes(canonical_json(config))
+
+
+def _utf8_key(tree_file: TreeFile) -> bytes:
+    return tree_file.path.encode("utf-8")
+
+
+def tree_manifest(files: Iterable[TreeFile]) -> str:
+    """The manifest of a directory: one line per file, sorted by path as UTF-8 bytes."""
+    ordered = sorted(files, key=_utf8_key)
+    return "".join(f"{f.mode:o} {f.sha256} {f.path}\n" for f in ordered)
+
+
+def tree_hash(files: Iterable[TreeFile]) -> str:
+    return hash_bytes(tree_manifest(files).encode("utf-8"))
+
+
+def walk_tree(
+    root: Path, *, label: str = "", limits: Limits | None = None
+) -> Iterator[tuple[str, Path, os.stat_result]]:
+    """Every regular file below ``root`` as (relative POSIX path, path, lstat result).
+
+    Unsafe entries raise :class:`UnsafePath`; ignored names are passed over; the limits on
+    file count, file size and depth are enforced while walking.
+    """
+    limits = limits or Limits()
+    label = label or str(root)
+    pending: list[tuple[Path, str]] = [(root, "")]
+    count = 0
+    while pending:
+        directory, prefix = pending.pop()
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                relative = f"{prefix}{entry.name}"
+                where = f"{label}/{relative}"
+                check_file_name(entry.name, where)
+                st = entry.stat(follow_symlinks=False)
+                if stat.S_ISDIR(st.st_mode):
+                    if not is_ignored(entry.name, is_dir=True):
+                        pending.append((Path(entry.path), f"{relative}/"))
+                    continue
+                if not stat.S_ISREG(st.st_mode):
+                    refuse_special(st.st_mode, where)
+                if is_ignored(entry.name, is_dir=False):
+                    continue
+                count += 1
+                _check_file_limits(relative, st.st_size, count, where, limits)
+                yield relative, Path(entry.path), st
+
+
+def _check_file_limits(relative: str, size: int, count: int, where: str, limits: Limits) -> None:
+    if limits.max_files is not None and count > limits.max_files:
+        raise LimitExceeded(
+            f"more than the limit of {limits.max_files} files",
+            path=display_path(where),
+            rule=Rule.TOO_MANY_FILES,
+        )
+    if limits.max_depth is not None and relative.count("/") + 1 > limits.max_depth:
+        raise LimitExceeded(
+            f"nested deeper than the limit of {limits.max_depth} levels",
+            path=display_path(where),
+            rule=Rule.TOO_DEEP,
+        )
+    if limits.max_file_bytes is not None and size > limits.max_file_bytes:
+        raise LimitExceeded(
+            f"file is larger than the limit of {limits.max_file_bytes} bytes",
+            path=display_path(where),
+            rule=Rule.FILE_TOO_LARGE,
+        )
+
+
+def scan_tree(
+    root: Path, *, label: str = "", limits: Limits | None = None, sink: BlobSink | None = None
+) -> list[TreeFile]:
+    """Hash every file below ``root`` once (handing its bytes to ``sink`` if given)."""
+    limits = limits or Limits()
+    label = label or str(root)
+    files: list[TreeFile] = []
+    total = 0
+    for relative, path, st in walk_tree(root, label=label, limits=limits):
+        where = f"{label}/{relative}"
+        if sink is None:
+            sha, size = hash_file(path, max_bytes=limits.max_file_bytes, label=where)
+        else:
+            sha, size = sink.receive(path, limits, where)
+        total += size
+        if limits.max_total_bytes is not None and total > limits.max_total_bytes:
+            raise LimitExceeded(
+                f"more than the limit of {limits.max_total_bytes} bytes in total",
+                path=display_path(label),
+                rule=Rule.TOO_LARGE,
+            )
+        files.append(TreeFile(relative, mode_of(st.st_mode), size, sha))
+    return files
+
+
+def hash_directory(root: Path) -> str:
+    return tree_hash(scan_tree(root))
+
+
+@dataclass(frozen=True)
+class PathHash:
+    """What ``hash_artifact`` reports: the hash, and the manifest of a directory."""
+
+    kind: str  # "file" or "directory"
+    content_hash: str
+    manifest: str | None
+
+
+def hash_path(path: Path) -> PathHash:
+    """Hash a file by its bytes, a directory by its manifest; refuse anything else."""
+    st = path.lstat()
+    if stat.S_ISDIR(st.st_mode):
+        manifest = tree_manifest(scan_tree(path))
+        return PathHash("directory", hash_bytes(manifest.encode("utf-8")), manifest)
+    if not stat.S_ISREG(st.st_mode):
+        refuse_special(st.st_mode, str(path))
+    sha, _ = hash_file(path)
+    return PathHash("file", sha, None)

@@ -1,0 +1,199 @@
+"""The storage root (DESIGN section 6): the content-addressed blob store under ``objects/``
+and the staging area under ``tmp/`` where an import copies the bytes it hashes.
+
+Every blob is written to a temporary path on the same filesystem, fsynced, then linked into
+place (a link never replaces an existing blob), and made read-only.
+"""
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from django.conf import settings
+
+from importer.errors import Rule, StorageFailed
+from importer.hashing import Limits, hash_bytes, hash_file, hash_stream
+
+BLOB_MODE = 0o444
+
+
+def storage_root() -> Path:
+    return Path(settings.SKILLMEAT_HOME)
+
+
+def fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class BlobStore:
+    """Every file's bytes stored once, by SHA-256, at ``objects/<2 hex>/<62 hex>``."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root) if root is not None else storage_root()
+        self.objects = self.root / "objects"
+        self.tmp = self.root / "tmp"
+
+    def path_for(self, digest: str) -> Path:
+        return self.objects / digest[:2] / digest[2:]
+
+    def has(self, digest: str) -> bool:
+        return self.path_for(digest).is_file()
+
+    def missing(self, digests: Iterable[str]) -> set[str]:
+        return {digest for digest in digests if not self.has(digest)}
+
+    @contextlib.contextmanager
+    def open(self, digest: str) -> Iterator[BinaryIO]:
+        with self.path_for(digest).open("rb") as blob:
+            yield blob
+
+    def read(self, digest: str) -> bytes:
+        return self.path_for(digest).read_bytes()
+
+    def place(self, staged: Path, digest: str) -> bool:
+        """Put a staged file (already holding ``digest``'s bytes) in place.
+
+        Returns True when the blob is new, False when the store already had it. The staged
+        file is consumed either way. The caller fsyncs the touched folders (see put_many).
+        """
+        target = self.path_for(digest)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fsync_file(staged)
+            os.chmod(staged, BLOB_MODE)
+            return self._link(staged, target)
+        except OSError as error:
+            raise StorageFailed(
+                f"cannot store blob: {error.strerror}", path=str(target), rule=Rule.STORAGE_FAILED
+            ) from error
+        finally:
+            staged.unlink(missing_ok=True)
+
+    @staticmethod
+    def _link(staged: Path, target: Path) -> bool:
+        try:
+            os.link(staged, target)
+        except FileExistsError:
+            return False
+        return True
+
+    def put_many(self, staged: dict[str, Path]) -> list[str]:
+        """Place several staged blobs; returns the digests that were new. On failure the
+        blobs this call added are removed again before the error propagates."""
+        added: list[str] = []
+        try:
+            for digest, path in staged.items():
+                if self.place(path, digest):
+                    added.append(digest)
+            for folder in {self.path_for(digest).parent for digest in added}:
+                fsync_directory(folder)
+            if added:
+                fsync_directory(self.objects)
+        except BaseException:
+            self.remove_many(added)
+            raise
+        return added
+
+    def put_bytes(self, data: bytes) -> tuple[str, bool]:
+        """Store bytes held in memory; returns (digest, whether it was new)."""
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=self.tmp, delete=False) as handle:
+            staged = Path(handle.name)
+            try:
+                handle.write(data)
+            except BaseException:
+                staged.unlink(missing_ok=True)
+                raise
+        digest = hash_bytes(data)
+        return digest, self.place(staged, digest)
+
+    def remove_many(self, digests: Iterable[str]) -> None:
+        for digest in digests:
+            self.path_for(digest).unlink(missing_ok=True)
+
+    def all_digests(self) -> Iterator[str]:
+        if not self.objects.is_dir():
+            return
+        for folder in sorted(self.objects.iterdir()):
+            for blob in sorted(folder.iterdir()):
+                yield folder.name + blob.name
+
+
+class StagingArea:
+    """A private folder under ``tmp/`` that receives each file's bytes while it is hashed.
+
+    Staged blobs are named by their digest, so the same bytes met twice are kept once; what
+    is staged is what gets stored.
+    """
+
+    def __init__(self, store: BlobStore, name: str) -> None:
+        self.store = store
+        store.tmp.mkdir(parents=True, exist_ok=True)
+        self.path = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=store.tmp))
+        self.blobs: dict[str, Path] = {}
+
+    def receive(self, path: Path, limits: Limits, label: str) -> tuple[str, int]:
+        with self._incoming() as (handle, staged):
+            digest, size = hash_file(
+                path, sink=handle, max_bytes=limits.max_file_bytes, label=label
+            )
+        self._keep(staged, digest)
+        return digest, size
+
+    def receive_stream(self, source: BinaryIO, limits: Limits, label: str) -> tuple[str, int]:
+        with self._incoming() as (handle, staged):
+            digest, size = hash_stream(
+                source, sink=handle, max_bytes=limits.max_file_bytes, label=label
+            )
+        self._keep(staged, digest)
+        return digest, size
+
+    def receive_bytes(self, data: bytes) -> str:
+        with self._incoming() as (handle, staged):
+            handle.write(data)
+        digest = hash_bytes(data)
+        self._keep(staged, digest)
+        return digest
+
+    @contextlib.contextmanager
+    def _incoming(self) -> Iterator[tuple[BinaryIO, Path]]:
+        fd, name = tempfile.mkstemp(dir=self.path, prefix="in-")
+        staged = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                yield handle, staged
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
+
+    def _keep(self, staged: Path, digest: str) -> None:
+        if digest in self.blobs:
+            staged.unlink()
+            return
+        final = self.path / digest
+        os.replace(staged, final)
+        self.blobs[digest] = final
+
+    def commit_blobs(self, digests: Iterable[str]) -> list[str]:
+        """Store the staged blobs among ``digests`` that ``objects/`` lacks; returns the new."""
+        wanted = {d: self.blobs[d] for d in digests if d in self.blobs and not self.store.has(d)}
+        return self.store.put_many(wanted)
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
