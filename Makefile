@@ -22,6 +22,7 @@ run: export DEBUG ?= 1
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py ensure_admin
+	$(PY) manage.py import_plugin $(EXAMPLE)
 	$(PY) manage.py runserver $(HOST)
 
 test: $(STAMP)

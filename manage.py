@@ -9,6 +9,9 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skillmeat_site.settings")
     from django.core.management import execute_from_command_line
 
+    from skillmeat_site import telemetry
+
+    telemetry.configure()
     execute_from_command_line(sys.argv)
 
 

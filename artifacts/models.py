@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models.functions import Now
+from django.utils import timezone
 
 HASH_LENGTH = 64
 DEFAULT_COLLECTION = "default"
@@ -28,6 +28,18 @@ class ArtifactType(models.TextChoices):
     HOOK = "hook", "Hook"
     MCP = "mcp", "MCP server"
     PLUGIN = "plugin", "Plugin"
+
+
+# The folder each type's latest versions live in (collections/<c>/<folder>/) and, in the sync
+# engine, the type's plural. One mapping for the whole site.
+TYPE_FOLDERS: dict[str, str] = {
+    ArtifactType.SKILL: "skills",
+    ArtifactType.COMMAND: "commands",
+    ArtifactType.AGENT: "agents",
+    ArtifactType.HOOK: "hooks",
+    ArtifactType.MCP: "mcp",
+    ArtifactType.PLUGIN: "plugins",
+}
 
 
 class RelationshipType(models.TextChoices):
@@ -106,7 +118,7 @@ class Version(models.Model):
     )
     source = models.TextField(blank=True, default="", help_text="Where this content came from.")
     metadata = models.JSONField(blank=True, default=dict)
-    created_at = models.DateTimeField(db_default=Now())
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["artifact", "-created_at"]
@@ -172,7 +184,7 @@ class ArtifactAssociation(models.Model):
     source_path = models.CharField(
         max_length=1024, blank=True, default="", help_text="Where the child sits in the plugin."
     )
-    created_at = models.DateTimeField(db_default=Now())
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["parent_version", "position"]

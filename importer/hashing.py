@@ -233,15 +233,17 @@ def _check_file_limits(relative: str, size: int, count: int, where: str, limits:
         )
 
 
-def scan_tree(
-    root: Path, *, label: str = "", limits: Limits | None = None, sink: BlobSink | None = None
+def hash_entries(
+    entries: Iterable[tuple[str, Path, os.stat_result]],
+    *,
+    label: str,
+    limits: Limits,
+    sink: BlobSink | None = None,
 ) -> list[TreeFile]:
-    """Hash every file below ``root`` once (handing its bytes to ``sink`` if given)."""
-    limits = limits or Limits()
-    label = label or str(root)
+    """Hash files listed by :func:`walk_tree`, each read once (and handed to ``sink``)."""
     files: list[TreeFile] = []
     total = 0
-    for relative, path, st in walk_tree(root, label=label, limits=limits):
+    for relative, path, st in entries:
         where = f"{label}/{relative}"
         if sink is None:
             sha, size = hash_file(path, max_bytes=limits.max_file_bytes, label=where)
@@ -256,6 +258,16 @@ def scan_tree(
             )
         files.append(TreeFile(relative, mode_of(st.st_mode), size, sha))
     return files
+
+
+def scan_tree(
+    root: Path, *, label: str = "", limits: Limits | None = None, sink: BlobSink | None = None
+) -> list[TreeFile]:
+    """Hash every file below ``root`` once (handing its bytes to ``sink`` if given)."""
+    limits = limits or Limits()
+    label = label or str(root)
+    entries = walk_tree(root, label=label, limits=limits)
+    return hash_entries(entries, label=label, limits=limits, sink=sink)
 
 
 def hash_directory(root: Path) -> str:

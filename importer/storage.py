@@ -15,8 +15,9 @@ from typing import BinaryIO
 
 from django.conf import settings
 
+from artifacts.models import TYPE_FOLDERS, ArtifactType
 from importer.errors import Rule, StorageFailed
-from importer.hashing import Limits, hash_bytes, hash_file, hash_stream
+from importer.hashing import Limits, TreeFile, hash_bytes, hash_file, hash_stream
 
 BLOB_MODE = 0o444
 
@@ -197,3 +198,78 @@ class StagingArea:
 
     def cleanup(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def view_path(base: Path, artifact_type: str, name: str) -> Path:
+    """Where the latest version of an artifact is shown under ``collections/<name>/``."""
+    folder = base / TYPE_FOLDERS[artifact_type]
+    if artifact_type in (ArtifactType.COMMAND, ArtifactType.AGENT):
+        return folder / f"{name}.md"
+    if artifact_type == ArtifactType.MCP:
+        return folder / f"{name}.json"
+    return folder / name
+
+
+def is_directory_view(artifact_type: str) -> bool:
+    return artifact_type in (ArtifactType.SKILL, ArtifactType.HOOK, ArtifactType.PLUGIN)
+
+
+class ViewWriter:
+    """Builds new views in ``tmp/`` (before the commit) and swaps them into place (after it).
+
+    A file view is replaced by one atomic rename; a folder view by two (the old one aside,
+    the new one in), a gap that the verify command repairs if a crash falls into it.
+    """
+
+    def __init__(self, store: BlobStore, collection: str) -> None:
+        self.store = store
+        self.base = store.root / "collections" / collection
+        store.tmp.mkdir(parents=True, exist_ok=True)
+        self.staging = Path(tempfile.mkdtemp(prefix="views-", dir=store.tmp))
+        self.pending: list[tuple[Path, Path]] = []
+
+    def stage(self, artifact_type: str, name: str, files: Iterable[TreeFile]) -> None:
+        staged = self.staging / str(len(self.pending))
+        if is_directory_view(artifact_type):
+            staged.mkdir()
+            for tree_file in files:
+                self._copy_blob(tree_file, staged / tree_file.path)
+        else:
+            (only,) = files
+            self._copy_blob(only, staged)
+        self.pending.append((staged, view_path(self.base, artifact_type, name)))
+
+    def _copy_blob(self, tree_file: TreeFile, destination: Path) -> None:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.store.path_for(tree_file.sha256), destination)
+        os.chmod(destination, tree_file.mode & 0o777)
+
+    def swap_all(self) -> list[str]:
+        """Put every staged view in place; returns the views that could not be (stale)."""
+        stale = []
+        for staged, final in self.pending:
+            try:
+                self.swap(staged, final)
+            except OSError as error:
+                stale.append(f"{final}: {error.strerror or error}")
+        self.discard()
+        return stale
+
+    def swap(self, staged: Path, final: Path) -> None:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if staged.is_dir() and final.exists():
+            aside = Path(tempfile.mkdtemp(prefix="old-", dir=self.staging)) / "view"
+            os.rename(final, aside)
+            os.rename(staged, final)
+            shutil.rmtree(aside, ignore_errors=True)
+        else:
+            os.replace(staged, final)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+        self.pending = []
+
+    def reset(self) -> None:
+        """Forget what was staged and start again (a transaction is being retried)."""
+        self.discard()
+        self.staging = Path(tempfile.mkdtemp(prefix="views-", dir=self.store.tmp))

@@ -1,0 +1,214 @@
+"""Safe unpacking of ``.zip``, ``.tar.gz`` and ``.tgz`` archives into a private folder under
+``$SKILLMEAT_HOME/tmp/``.
+
+Every member is validated before anything is extracted (no absolute paths, no ``..``, no
+links or devices, clean names); sizes are counted on the decompressed bytes actually read,
+never taken from headers. Zip members keep their execute bit when the zip was made on Unix.
+"""
+
+import contextlib
+import os
+import shutil
+import stat
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO
+
+from importer.errors import ImportError_, LimitExceeded, Rule, UnsafePath, ValidationFailed
+from importer.hashing import Limits, check_file_name, hash_stream
+
+ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz")
+COMPONENT_MARKERS = (".claude-plugin", "commands", "agents", "skills", "hooks", ".mcp.json")
+UNIX_SYSTEM = 3
+
+
+@dataclass(frozen=True)
+class Member:
+    """An archive member that passed validation: what to write and how to read it."""
+
+    path: str  # clean relative POSIX path
+    is_dir: bool
+    executable: bool
+    open: Callable[[], IO[bytes]]
+
+
+def is_archive(path: Path) -> bool:
+    return path.name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+@contextlib.contextmanager
+def unpacked(archive: Path, *, label: str, limits: Limits, tmp: Path) -> Iterator[Path]:
+    """Validate and extract ``archive``; yields the plugin or marketplace root inside it."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    target = Path(tempfile.mkdtemp(prefix="archive-", dir=tmp))
+    try:
+        with _members(archive, label, limits) as members:
+            _extract(members, target, label, limits)
+        yield _archive_root(target, label)
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _members(archive: Path, label: str, limits: Limits) -> Iterator[list[Member]]:
+    try:
+        if archive.name.lower().endswith(".zip"):
+            with zipfile.ZipFile(archive) as bundle:
+                yield _zip_members(bundle, label, limits)
+        else:
+            with tarfile.open(archive, mode="r:gz") as bundle:
+                yield _tar_members(bundle, label, limits)
+    except ImportError_:
+        raise
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError) as error:
+        raise ValidationFailed(
+            f"not a readable archive: {error}", path=label, rule=Rule.BAD_ARCHIVE
+        ) from error
+
+
+def _clean_member_path(name: str, label: str) -> str:
+    where = f"{label}!{name}"
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        raise UnsafePath(
+            "archive member has an absolute path", path=where, rule=Rule.UNSAFE_ARCHIVE_MEMBER
+        )
+    if "\\" in name:
+        raise UnsafePath(
+            "archive member name contains a backslash", path=where, rule=Rule.UNSAFE_ARCHIVE_MEMBER
+        )
+    parts = [p for p in PurePosixPath(name).parts if p != "."]
+    if ".." in parts:
+        raise UnsafePath(
+            "archive member path contains '..'", path=where, rule=Rule.UNSAFE_ARCHIVE_MEMBER
+        )
+    for part in parts:
+        check_file_name(part, where)
+    return "/".join(parts)
+
+
+def _check_counts(members: list[Member], label: str, limits: Limits) -> None:
+    files = [m for m in members if not m.is_dir]
+    if limits.max_files is not None and len(files) > limits.max_files:
+        raise LimitExceeded(
+            f"archive holds more than the limit of {limits.max_files} files",
+            path=label,
+            rule=Rule.TOO_MANY_FILES,
+        )
+    seen: set[str] = set()
+    for member in members:
+        if member.path in seen and not member.is_dir:
+            raise UnsafePath(
+                "archive member appears twice",
+                path=f"{label}!{member.path}",
+                rule=Rule.UNSAFE_ARCHIVE_MEMBER,
+            )
+        seen.add(member.path)
+        # The depth is checked again from the plugin root when the tree is scanned.
+        if limits.max_depth is not None and member.path.count("/") > limits.max_depth:
+            raise LimitExceeded(
+                f"nested deeper than the limit of {limits.max_depth} levels",
+                path=f"{label}!{member.path}",
+                rule=Rule.TOO_DEEP,
+            )
+
+
+def _zip_members(bundle: zipfile.ZipFile, label: str, limits: Limits) -> list[Member]:
+    members = []
+    for info in bundle.infolist():
+        path = _clean_member_path(info.filename, label)
+        unix_mode = info.external_attr >> 16 if info.create_system == UNIX_SYSTEM else 0
+        file_type = stat.S_IFMT(unix_mode)
+        is_dir = info.is_dir() or file_type == stat.S_IFDIR
+        if file_type not in (0, stat.S_IFREG, stat.S_IFDIR):
+            raise UnsafePath(
+                "archive member is a link or a special file",
+                path=f"{label}!{info.filename}",
+                rule=Rule.UNSAFE_ARCHIVE_MEMBER,
+            )
+        if not path:
+            continue
+        executable = bool(unix_mode & stat.S_IXUSR) and not is_dir
+        members.append(Member(path, is_dir, executable, lambda info=info: bundle.open(info)))
+    _check_counts(members, label, limits)
+    return members
+
+
+def _tar_members(bundle: tarfile.TarFile, label: str, limits: Limits) -> list[Member]:
+    members = []
+    declared = 0
+    for info in bundle:
+        path = _clean_member_path(info.name, label)
+        if not (info.isreg() or info.isdir()):
+            raise UnsafePath(
+                "archive member is a link or a special file",
+                path=f"{label}!{info.name}",
+                rule=Rule.UNSAFE_ARCHIVE_MEMBER,
+            )
+        # A tar member's data is exactly its declared size, so a total past the limit is
+        # already a sure failure; stopping here bounds what listing decompresses.
+        declared += info.size
+        if limits.max_total_bytes is not None and declared > limits.max_total_bytes:
+            raise LimitExceeded(
+                f"archive holds more than the limit of {limits.max_total_bytes} bytes",
+                path=label,
+                rule=Rule.TOO_LARGE,
+            )
+        if not path:
+            continue
+        members.append(
+            Member(path, info.isdir(), bool(info.mode & stat.S_IXUSR), _tar_opener(bundle, info))
+        )
+    _check_counts(members, label, limits)
+    return members
+
+
+def _tar_opener(bundle: tarfile.TarFile, info: tarfile.TarInfo) -> Callable[[], IO[bytes]]:
+    def open_member() -> IO[bytes]:
+        handle = bundle.extractfile(info)
+        if handle is None:
+            raise ValidationFailed(
+                "archive member has no data", path=info.name, rule=Rule.BAD_ARCHIVE
+            )
+        return handle
+
+    return open_member
+
+
+def _extract(members: list[Member], target: Path, label: str, limits: Limits) -> None:
+    total = 0
+    for member in members:
+        destination = target / member.path
+        if member.is_dir:
+            destination.mkdir(parents=True, exist_ok=True)
+            continue
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        where = f"{label}!{member.path}"
+        with member.open() as source, destination.open("xb") as sink:
+            _, size = hash_stream(source, sink=sink, max_bytes=limits.max_file_bytes, label=where)
+        total += size
+        if limits.max_total_bytes is not None and total > limits.max_total_bytes:
+            raise LimitExceeded(
+                f"archive holds more than the limit of {limits.max_total_bytes} bytes",
+                path=label,
+                rule=Rule.TOO_LARGE,
+            )
+        os.chmod(destination, 0o755 if member.executable else 0o644)
+
+
+def _archive_root(target: Path, label: str) -> Path:
+    """The archive's top level when it holds a plugin or marketplace, else its single folder."""
+    top = list(target.iterdir())
+    if any(entry.name in COMPONENT_MARKERS for entry in top):
+        return target
+    if len(top) == 1 and top[0].is_dir():
+        return top[0]
+    raise ValidationFailed(
+        "archive holds neither a plugin (.claude-plugin/ or a component folder at its top "
+        "level) nor a single top-level folder",
+        path=label,
+        rule=Rule.NOT_A_PLUGIN,
+    )

@@ -1,0 +1,102 @@
+"""Deduplication (DESIGN section 5): for each child and for the plugin, in this order,
+LINK_EXISTING, CREATE_NEW_VERSION or CREATE_NEW_ARTIFACT, found with two batched queries
+whatever the number of children."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from artifacts.models import Artifact, ArtifactType, Collection, Version, normalize_name
+from importer.hashing import TreeFile
+from importer.layout import ChildPlan, PluginPlan
+from importer.results import DedupDecision
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Something the import may store: an artifact identity and one content state of it."""
+
+    type: str
+    name: str
+    content_hash: str
+    files: tuple[TreeFile, ...]
+    version_label: str = ""
+    metadata: dict | None = None
+    location: str = ""
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        return (self.type, normalize_name(self.name))
+
+    @classmethod
+    def of_child(cls, child: ChildPlan) -> "Candidate":
+        return cls(
+            type=child.type,
+            name=child.name,
+            content_hash=child.content_hash,
+            files=tuple(child.files),
+            version_label=child.version_label,
+            metadata=child.metadata,
+            location=child.location,
+        )
+
+    @classmethod
+    def of_plugin(cls, plan: PluginPlan) -> "Candidate":
+        description = plan.manifest.get("description")
+        return cls(
+            type=ArtifactType.PLUGIN,
+            name=plan.name,
+            content_hash=plan.content_hash,
+            files=tuple(plan.files),
+            version_label=plan.version_label,
+            metadata={"description": description} if isinstance(description, str) else {},
+        )
+
+
+@dataclass
+class Resolution:
+    candidate: Candidate
+    decision: DedupDecision
+    artifact: Artifact | None
+    version: Version | None
+
+
+def resolve(collection: Collection | None, candidates: Sequence[Candidate]) -> list[Resolution]:
+    """Decide every candidate with one query for the artifacts and one for their versions."""
+    artifacts = _existing_artifacts(collection, candidates)
+    versions = {
+        (version.artifact_id, version.content_hash): version
+        for version in Version.objects.filter(
+            artifact__in=list(artifacts.values()),
+            content_hash__in={c.content_hash for c in candidates},
+        )
+    }
+    resolutions = []
+    for candidate in candidates:
+        artifact = artifacts.get(candidate.identity)
+        version = versions.get((artifact.pk, candidate.content_hash)) if artifact else None
+        if version is not None:
+            decision = DedupDecision.LINK_EXISTING
+        elif artifact is not None:
+            decision = DedupDecision.CREATE_NEW_VERSION
+        else:
+            decision = DedupDecision.CREATE_NEW_ARTIFACT
+        resolutions.append(Resolution(candidate, decision, artifact, version))
+    return resolutions
+
+
+def _existing_artifacts(
+    collection: Collection | None, candidates: Sequence[Candidate]
+) -> dict[tuple[str, str], Artifact]:
+    if collection is None or not candidates:
+        return {}
+    wanted = {c.identity for c in candidates}
+    by_type: dict[str, set[str]] = {}
+    for artifact_type, key in wanted:
+        by_type.setdefault(artifact_type, set()).add(key)
+    condition = Q()
+    for artifact_type, keys in by_type.items():
+        condition |= Q(type=artifact_type, name_key__in=keys)
+    found = Artifact.objects.filter(condition, collection=collection)
+    return {(a.type, a.name_key): a for a in found}

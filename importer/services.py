@@ -1,0 +1,494 @@
+"""The import service (DESIGN section 7): the one entry point the command, the API and the
+admin call. Detect and validate, hash (staging every byte read), take the import lock, write
+the new blobs, then one durable transaction for the dedup decisions, rows and staged views;
+after the commit only renames remain. Any failure before the commit leaves the database and
+the storage root as they were."""
+
+import contextlib
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
+from opentelemetry.trace import Span, Status, StatusCode
+
+from artifacts.models import DEFAULT_COLLECTION, Collection, ImportRecord, ImportStatus, VersionFile
+from importer import telemetry
+from importer.archive import is_archive, unpacked
+from importer.dedup import Candidate, Resolution, resolve
+from importer.errors import ImportError_, Rule, StorageFailed, ValidationFailed, display_path
+from importer.hashing import Limits
+from importer.layout import PluginPlan, detect_layout, plan_plugin
+from importer.locking import import_lock
+from importer.names import check_name
+from importer.results import (
+    ChildResult,
+    DedupDecision,
+    FailedImport,
+    ImportReport,
+    ImportResult,
+)
+from importer.sources import Detection, PluginSource, detect_directory
+from importer.storage import BlobStore, StagingArea, ViewWriter
+from importer.writer import StepHook, write_rows
+
+# A writer that bypassed the import lock can make a constraint fire; the transaction is then
+# run again from fresh reads, which see that writer's rows.
+MAX_ATTEMPTS = 3
+
+
+def _no_step(step: str, /, **context: Any) -> None:
+    """The default step hook. Tests pass one that raises at a chosen step."""
+
+
+@dataclass
+class ImportOptions:
+    collection: str = DEFAULT_COLLECTION
+    dry_run: bool = False
+    source_text: str = ""
+    store: BlobStore | None = None
+    limits: Limits | None = None
+    step: StepHook = _no_step
+    on_plugin: Callable[[ImportResult | FailedImport], None] | None = None
+
+    def __post_init__(self) -> None:
+        check_name(self.collection, kind="collection", where="--collection")
+        self.store = self.store or BlobStore()
+        self.limits = self.limits or Limits.from_settings()
+
+
+def import_paths(paths: Sequence[str | Path], **options: Any) -> ImportReport:
+    """Import every plugin found at ``paths`` (plugin folders, marketplaces, archives).
+
+    Each plugin is its own transaction: one that fails is listed in ``failed`` and the
+    others still import.
+    """
+    settings = ImportOptions(**options)
+    report = ImportReport()
+    for path in paths:
+        try:
+            with detected(Path(path), settings) as detection:
+                report.skipped.extend(detection.skipped)
+                for source in detection.sources:
+                    _import_one(source, settings, report)
+        except ImportError_ as error:
+            _record_failure(settings, str(path), "", error, timezone.now(), 0.0)
+            _report_failure(report, settings, Path(path).name, error)
+    return report
+
+
+def _import_one(source: PluginSource, settings: ImportOptions, report: ImportReport) -> None:
+    try:
+        result = plugin_import(source=source, options=settings)
+    except ImportError_ as error:
+        _report_failure(report, settings, source.display_name, error)
+        return
+    report.results.append(result)
+    if settings.on_plugin:
+        settings.on_plugin(result)
+
+
+def _report_failure(
+    report: ImportReport, settings: ImportOptions, name: str, error: ImportError_
+) -> None:
+    failure = FailedImport(name=name, path=error.path, rule=error.rule, message=error.message)
+    report.failed.append(failure)
+    if settings.on_plugin:
+        settings.on_plugin(failure)
+
+
+@contextlib.contextmanager
+def detected(path: Path, settings: ImportOptions) -> Iterator[Detection]:
+    """What ``path`` holds; an archive is unpacked for the duration of the block."""
+    label = str(path)
+    if not path.exists():
+        raise ValidationFailed("no such file or directory", path=label, rule=Rule.NOT_FOUND)
+    path = path.resolve()
+    if path.is_dir():
+        yield detect_directory(path, label)
+    elif path.is_file() and is_archive(path):
+        assert settings.store is not None and settings.limits is not None
+        with unpacked(path, label=label, limits=settings.limits, tmp=settings.store.tmp) as root:
+            inner = f"{label}!{root.name}" if root.parent.name.startswith("archive-") else label
+            fallback = root.name if inner != label else _archive_stem(path)
+            yield detect_directory(root, inner, fallback_name=fallback)
+    else:
+        raise ValidationFailed(
+            "not a plugin folder, a marketplace folder, or a .zip/.tar.gz/.tgz archive",
+            path=label,
+            rule=Rule.NOT_A_PLUGIN,
+        )
+
+
+def _archive_stem(path: Path) -> str:
+    name = path.name
+    for suffix in (".tar.gz", ".tgz", ".zip"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def plugin_import(*, source: PluginSource, options: ImportOptions | None = None) -> ImportResult:
+    """Import one plugin; raises :class:`ImportError_` (and writes nothing) when it fails."""
+    return _ImportRun(source, options or ImportOptions()).execute()
+
+
+@dataclass
+class _ImportRun:
+    source: PluginSource
+    options: ImportOptions
+    transaction_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.perf_counter)
+    started_at: Any = field(default_factory=timezone.now)
+
+    @property
+    def store(self) -> BlobStore:
+        assert self.options.store is not None
+        return self.options.store
+
+    @property
+    def limits(self) -> Limits:
+        assert self.options.limits is not None
+        return self.options.limits
+
+    def elapsed_ms(self) -> float:
+        return round((time.perf_counter() - self.started) * 1000, 3)
+
+    def execute(self) -> ImportResult:
+        with telemetry.tracer.start_as_current_span(
+            "plugin.import_transactional",
+            attributes={"transaction_id": self.transaction_id, "dry_run": self.options.dry_run},
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            telemetry.log.info(
+                "plugin_import_started",
+                plugin_name=self.source.display_name,
+                source=self.source.label,
+                transaction_id=self.transaction_id,
+                dry_run=self.options.dry_run,
+            )
+            try:
+                result = self._run(span)
+            except ImportError_ as error:
+                self._failed(span, error)
+                raise
+            except Exception as error:
+                domain = _as_domain_error(error, self.source.label)
+                self._failed(span, domain)
+                raise domain from error
+            self._succeeded(span, result)
+            return result
+
+    def _run(self, span: Span) -> ImportResult:
+        staging = None if self.options.dry_run else StagingArea(self.store, "import")
+        try:
+            plan = self._plan(staging)
+            span.set_attributes({"plugin_name": plan.name, "child_count": len(plan.children)})
+            if staging is None:
+                resolutions = self._resolve_only(plan)
+                stale: list[str] = []
+            else:
+                resolutions, stale = self._write(plan, staging)
+        finally:
+            if staging is not None:
+                staging.cleanup()
+        return self._result(plan, resolutions, stale)
+
+    def _plan(self, staging: StagingArea | None) -> PluginPlan:
+        with telemetry.tracer.start_as_current_span("composite.detect") as span:
+            layout = detect_layout(self.source, self.limits)
+            span.set_attributes({"plugin_name": layout.name, "child_count": len(layout.children)})
+        started = time.perf_counter()
+        with telemetry.tracer.start_as_current_span("artifact.hash_compute") as span:
+            plan = plan_plugin(layout, self.limits, staging)
+            span.set_attributes(
+                {
+                    "plugin_name": plan.name,
+                    "artifact_name": plan.name,
+                    "artifact_type": "plugin",
+                    "content_hash": plan.content_hash,
+                    "child_count": len(plan.children),
+                }
+            )
+        telemetry.hash_duration.record(time.perf_counter() - started)
+        return plan
+
+    def _candidates(self, plan: PluginPlan) -> list[Candidate]:
+        return [*(Candidate.of_child(c) for c in plan.children), Candidate.of_plugin(plan)]
+
+    def _resolve_only(self, plan: PluginPlan) -> list[Resolution]:
+        collection = Collection.objects.filter(name=self.options.collection).first()
+        return self._resolve(collection, plan)
+
+    def _resolve(self, collection: Collection | None, plan: PluginPlan) -> list[Resolution]:
+        with telemetry.tracer.start_as_current_span("artifact.dedup_resolve") as span:
+            resolutions = resolve(collection, self._candidates(plan))
+            span.set_attributes({"plugin_name": plan.name, "child_count": len(plan.children)})
+            for resolution in resolutions:
+                self._report_decision(span, resolution)
+        return resolutions
+
+    def _report_decision(self, span: Span, resolution: Resolution) -> None:
+        candidate = resolution.candidate
+        attributes = {
+            "artifact_name": candidate.name,
+            "artifact_type": candidate.type,
+            "content_hash": candidate.content_hash,
+            "decision": resolution.decision.value,
+        }
+        span.add_event("dedup_decision", attributes=attributes)
+        telemetry.log.debug("dedup_decision", transaction_id=self.transaction_id, **attributes)
+
+    def _write(self, plan: PluginPlan, staging: StagingArea) -> tuple[list[Resolution], list[str]]:
+        with import_lock(self.store.root):
+            added: list[str] = []
+            views = ViewWriter(self.store, self.options.collection)
+            try:
+                added = staging.commit_blobs(plan.blob_digests())
+                self.options.step("blobs", added=added)
+                resolutions = self._transaction(plan, views)
+            except BaseException:
+                views.discard()
+                self._remove_unneeded_blobs(added)
+                raise
+            return resolutions, views.swap_all()
+
+    def _transaction(self, plan: PluginPlan, views: ViewWriter) -> list[Resolution]:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                with transaction.atomic(durable=True):
+                    return self._write_rows(plan, views)
+            except IntegrityError:
+                views.reset()
+                if attempt == MAX_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _write_rows(self, plan: PluginPlan, views: ViewWriter) -> list[Resolution]:
+        collection, _ = Collection.objects.get_or_create(name=self.options.collection)
+        resolutions = self._resolve(collection, plan)
+        *children, plugin = resolutions
+        with telemetry.tracer.start_as_current_span("association.write") as span:
+            write_rows(
+                collection,
+                children,
+                plugin,
+                source=self.options.source_text or self.source.label,
+                meta_paths=plan.meta_paths,
+                step=self.options.step,
+            )
+            span.set_attributes(
+                {
+                    "plugin_name": plan.name,
+                    "child_count": len(children),
+                    "decision": plugin.decision.value,
+                    "transaction_id": self.transaction_id,
+                }
+            )
+        self._stage_views(plan, resolutions, views)
+        self._record(ImportStatus.SUCCEEDED, plan=plan, plugin=plugin, resolutions=resolutions)
+        self.options.step("commit")
+        return resolutions
+
+    def _stage_views(
+        self, plan: PluginPlan, resolutions: list[Resolution], views: ViewWriter
+    ) -> None:
+        for resolution in resolutions:
+            if resolution.decision == DedupDecision.LINK_EXISTING:
+                continue
+            candidate = resolution.candidate
+            files = candidate.files
+            if candidate.type == "plugin":
+                files = tuple(f for f in files if f.path in plan.meta_paths)
+            assert resolution.artifact is not None
+            views.stage(candidate.type, resolution.artifact.name, files)
+        self.options.step("views")
+
+    def _remove_unneeded_blobs(self, added: list[str]) -> None:
+        """Take back the blobs this import added, unless a committed row needs them."""
+        if not added:
+            return
+        try:
+            needed = set(
+                VersionFile.objects.filter(blob_hash__in=added).values_list("blob_hash", flat=True)
+            )
+        except DatabaseError:
+            telemetry.log.warning("blob_cleanup_skipped", transaction_id=self.transaction_id)
+            return
+        self.store.remove_many(set(added) - needed)
+
+    def _record(
+        self,
+        status: str,
+        *,
+        plan: PluginPlan,
+        plugin: Resolution,
+        resolutions: list[Resolution],
+    ) -> None:
+        imported, reused = _counts(resolutions[:-1])
+        ImportRecord.objects.create(
+            transaction_id=self.transaction_id,
+            collection_name=self.options.collection,
+            plugin_name=plan.name,
+            plugin_hash=plan.content_hash,
+            plugin_version=plugin.version,
+            source=self.options.source_text or self.source.label,
+            status=status,
+            decision=plugin.decision.value,
+            started_at=self.started_at,
+            finished_at=timezone.now(),
+            duration_ms=self.elapsed_ms(),
+            children_imported=imported,
+            children_reused=reused,
+            warnings=plan.warnings,
+        )
+
+    def _result(
+        self, plan: PluginPlan, resolutions: list[Resolution], stale: list[str]
+    ) -> ImportResult:
+        *children, plugin = resolutions
+        imported, reused = _counts(children)
+        warnings = [
+            *plan.warnings,
+            *(f"stale view (run verify_collection --repair): {s}" for s in stale),
+        ]
+        return ImportResult(
+            plugin_id=_id(plugin.artifact),
+            plugin_name=plan.name,
+            plugin_hash=plan.content_hash,
+            decision=plugin.decision,
+            transaction_id=self.transaction_id,
+            dry_run=self.options.dry_run,
+            children=tuple(_child_result(r) for r in children),
+            children_imported=imported,
+            children_reused=reused,
+            warnings=tuple(warnings),
+            duration_ms=self.elapsed_ms(),
+            plugin_version_id=_id(plugin.version),
+            collection=self.options.collection,
+        )
+
+    def _succeeded(self, span: Span, result: ImportResult) -> None:
+        status = "dry_run" if result.dry_run else "succeeded"
+        span.set_attributes(
+            {
+                "plugin_name": result.plugin_name,
+                "content_hash": result.plugin_hash,
+                "decision": result.decision.value,
+                "child_count": len(result.children),
+            }
+        )
+        telemetry.imports_total.add(1, {"status": status})
+        telemetry.import_duration.record(result.duration_ms / 1000, {"status": status})
+        for child in (*result.children, result):
+            decision = child.decision
+            counter = (
+                telemetry.dedup_hits
+                if decision == DedupDecision.LINK_EXISTING
+                else telemetry.dedup_misses
+            )
+            counter.add(1, {"artifact_type": getattr(child, "type", "plugin")})
+        telemetry.log.info(
+            "plugin_imported",
+            plugin_name=result.plugin_name,
+            child_count=len(result.children),
+            new_count=result.children_imported,
+            existing_count=result.children_reused,
+            transaction_id=result.transaction_id,
+            duration_ms=result.duration_ms,
+            decision=result.decision.value,
+            dry_run=result.dry_run,
+        )
+
+    def _failed(self, span: Span, error: ImportError_) -> None:
+        span.set_status(Status(StatusCode.ERROR, str(error)))
+        span.record_exception(error)
+        span.set_attribute("plugin_name", self.source.display_name)
+        duration = self.elapsed_ms()
+        telemetry.imports_total.add(1, {"status": "failed"})
+        telemetry.import_duration.record(duration / 1000, {"status": "failed"})
+        telemetry.log.error(
+            "plugin_import_failed",
+            plugin_name=self.source.display_name,
+            error=error.message,
+            rule=error.rule,
+            path=error.path,
+            transaction_id=self.transaction_id,
+            rolled_back=True,
+        )
+        _record_failure(
+            self.options,
+            self.source.label,
+            self.source.display_name,
+            error,
+            self.started_at,
+            duration,
+            transaction_id=self.transaction_id,
+        )
+
+
+def _record_failure(
+    options: ImportOptions,
+    source: str,
+    plugin_name: str,
+    error: ImportError_,
+    started_at: Any,
+    duration_ms: float,
+    transaction_id: str | None = None,
+) -> None:
+    """The import history keeps failed imports too (not dry runs)."""
+    if options.dry_run:
+        return
+    try:
+        ImportRecord.objects.create(
+            transaction_id=transaction_id or str(uuid.uuid4()),
+            collection_name=options.collection,
+            plugin_name=plugin_name,
+            source=options.source_text or source,
+            status=ImportStatus.FAILED,
+            started_at=started_at,
+            finished_at=timezone.now(),
+            duration_ms=duration_ms,
+            error_rule=error.rule,
+            error_path=error.path,
+            error_message=error.message,
+        )
+    except DatabaseError:
+        telemetry.log.exception("import_record_failed", plugin_name=plugin_name)
+
+
+def _as_domain_error(error: Exception, label: str) -> ImportError_:
+    if isinstance(error, DatabaseError):
+        return ImportError_(f"database error: {error}", path=label, rule=Rule.DATABASE_FAILED)
+    if isinstance(error, OSError):
+        where = display_path(error.filename) if error.filename else label
+        return StorageFailed(
+            f"storage error: {error.strerror or error}", path=where, rule=Rule.STORAGE_FAILED
+        )
+    return ImportError_(f"{type(error).__name__}: {error}", path=label, rule=Rule.INTERNAL)
+
+
+def _counts(children: Sequence[Resolution]) -> tuple[int, int]:
+    reused = sum(1 for r in children if r.decision == DedupDecision.LINK_EXISTING)
+    return len(children) - reused, reused
+
+
+def _id(row: Any) -> str | None:
+    return str(row.pk) if row is not None and row.pk is not None else None
+
+
+def _child_result(resolution: Resolution) -> ChildResult:
+    candidate = resolution.candidate
+    return ChildResult(
+        name=candidate.name,
+        type=candidate.type,
+        content_hash=candidate.content_hash,
+        decision=resolution.decision,
+        artifact_id=_id(resolution.artifact),
+        version_id=_id(resolution.version),
+    )

@@ -1,0 +1,130 @@
+"""The rows of one import, written in bulk inside the import's transaction: new artifacts,
+new versions and their files, moved latest-version pointers, and the plugin version's
+associations pinned to each child's content hash."""
+
+import uuid
+from collections.abc import Callable, Sequence
+
+from django.utils import timezone
+
+from artifacts.models import (
+    Artifact,
+    ArtifactAssociation,
+    Collection,
+    RelationshipType,
+    Version,
+    VersionFile,
+    normalize_name,
+)
+from importer.dedup import Resolution
+from importer.results import DedupDecision
+
+StepHook = Callable[..., None]
+
+
+def write_rows(
+    collection: Collection,
+    children: Sequence[Resolution],
+    plugin: Resolution,
+    *,
+    source: str,
+    meta_paths: frozenset[str],
+    step: StepHook,
+) -> None:
+    """Create what the decisions call for; fills in each resolution's artifact and version."""
+    now = timezone.now()
+    rows = _Rows()
+    for index, resolution in enumerate(children):
+        step("child", index=index, name=resolution.candidate.name)
+        rows.add(collection, resolution, source=source, now=now)
+    step("plugin_version")
+    rows.add(collection, plugin, source=source, now=now, meta_paths=meta_paths)
+    rows.save()
+    step("associations")
+    if plugin.decision != DedupDecision.LINK_EXISTING:
+        ArtifactAssociation.objects.bulk_create(_associations(plugin, children, now))
+
+
+class _Rows:
+    def __init__(self) -> None:
+        self.artifacts: list[Artifact] = []
+        self.versions: list[Version] = []
+        self.files: list[VersionFile] = []
+        self.moved: list[Artifact] = []
+
+    def add(
+        self,
+        collection: Collection,
+        resolution: Resolution,
+        *,
+        source: str,
+        now: object,
+        meta_paths: frozenset[str] = frozenset(),
+    ) -> None:
+        if resolution.decision == DedupDecision.LINK_EXISTING:
+            return
+        candidate = resolution.candidate
+        if resolution.artifact is None:
+            resolution.artifact = Artifact(
+                id=uuid.uuid4(),
+                collection=collection,
+                type=candidate.type,
+                name=candidate.name,
+                name_key=normalize_name(candidate.name),
+            )
+            self.artifacts.append(resolution.artifact)
+        else:
+            resolution.artifact.updated_at = now
+            self.moved.append(resolution.artifact)
+        version = Version(
+            id=uuid.uuid4(),
+            artifact=resolution.artifact,
+            content_hash=candidate.content_hash,
+            size=sum(f.size for f in candidate.files),
+            file_count=len(candidate.files),
+            version_label=candidate.version_label[:200],
+            source=source,
+            metadata=candidate.metadata or {},
+            created_at=now,
+        )
+        # Foreign keys are checked at commit on SQLite and PostgreSQL alike, so the artifact
+        # may point at its new latest version before that row is inserted.
+        resolution.artifact.latest_version = version
+        resolution.version = version
+        self.versions.append(version)
+        self.files.extend(
+            VersionFile(
+                version=version,
+                path=f.path,
+                mode=f.mode,
+                size=f.size,
+                blob_hash=f.sha256,
+                is_meta=f.path in meta_paths,
+            )
+            for f in candidate.files
+        )
+
+    def save(self) -> None:
+        Artifact.objects.bulk_create(self.artifacts)
+        Version.objects.bulk_create(self.versions)
+        VersionFile.objects.bulk_create(self.files)
+        if self.moved:
+            Artifact.objects.bulk_update(self.moved, ["latest_version", "updated_at"])
+
+
+def _associations(
+    plugin: Resolution, children: Sequence[Resolution], now: object
+) -> list[ArtifactAssociation]:
+    return [
+        ArtifactAssociation(
+            parent_version=plugin.version,
+            child=child.artifact,
+            child_version=child.version,
+            relationship_type=RelationshipType.CONTAINS,
+            pinned_version_hash=child.candidate.content_hash,
+            position=position,
+            source_path=child.candidate.location,
+            created_at=now,
+        )
+        for position, child in enumerate(children)
+    ]
