@@ -232,17 +232,13 @@ class ViewWriter:
         staged = self.staging / str(len(self.pending))
         if is_directory_view(artifact_type):
             staged.mkdir()
-            for tree_file in files:
-                self._copy_blob(tree_file, staged / tree_file.path)
+            rebuild_files(self.store, files, staged)
         else:
             (only,) = files
-            self._copy_blob(only, staged)
+            rebuild_files(
+                self.store, [TreeFile(staged.name, only.mode, only.size, only.sha256)], self.staging
+            )
         self.pending.append((staged, view_path(self.base, artifact_type, name)))
-
-    def _copy_blob(self, tree_file: TreeFile, destination: Path) -> None:
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(self.store.path_for(tree_file.sha256), destination)
-        os.chmod(destination, tree_file.mode & 0o777)
 
     def swap_all(self) -> list[str]:
         """Put every staged view in place; returns the views that could not be (stale)."""
@@ -273,3 +269,12 @@ class ViewWriter:
         """Forget what was staged and start again (a transaction is being retried)."""
         self.discard()
         self.staging = Path(tempfile.mkdtemp(prefix="views-", dir=self.store.tmp))
+
+
+def rebuild_files(store: BlobStore, files: Iterable[TreeFile], destination: Path) -> None:
+    """Write files (path, mode, blob) below ``destination`` from the blob store."""
+    for tree_file in files:
+        target = destination / tree_file.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(store.path_for(tree_file.sha256), target)
+        os.chmod(target, tree_file.mode & 0o777)

@@ -1,0 +1,140 @@
+"""Plugin trees for the importer's tests, written for this project: each test builds the
+variation it needs from these dictionaries with ``write_tree``."""
+
+import hashlib
+import io
+import json
+import os
+import tarfile
+import zipfile
+from pathlib import Path
+
+from django.db import models
+
+from artifacts.models import (
+    Artifact,
+    ArtifactAssociation,
+    Collection,
+    ImportRecord,
+    Version,
+    VersionFile,
+)
+
+
+def manifest(name: str, **extra: object) -> str:
+    return json.dumps({"name": name, **extra}, indent=2)
+
+
+HOOKS_JSON = json.dumps(
+    {
+        "hooks": {
+            "PreToolUse": [
+                {"hooks": [{"type": "command", "command": "${CLAUDE_PLUGIN_ROOT}/hooks/check.sh"}]}
+            ]
+        }
+    }
+)
+
+MCP_SERVERS = {
+    "notes": {"command": "npx", "args": ["-y", "notes-server"], "env": {"TOKEN": "secret"}},
+    "google calendar": {
+        "type": "http",
+        "url": "https://calendar.example/mcp",
+        "headers": {"Authorization": "Bearer x"},
+    },
+}
+
+
+def full_plugin(name: str = "toolbox", **overrides: object) -> dict:
+    """A plugin with every kind of child, meta-files, an executable script and a binary file."""
+    tree = {
+        ".claude-plugin/plugin.json": manifest(name, version="1.2.0", description="Tools."),
+        "README.md": f"# {name}\n",
+        "LICENSE": "MIT\n",
+        "scripts/setup.sh": ("#!/bin/sh\necho setup\n", 0o755),
+        "commands/greet.md": "---\ndescription: Say hello\n---\nHello!\n",
+        "commands/git/commit.md": "---\ndescription: Commit\n---\nCommit the changes.\n",
+        "agents/reviewer.md": "---\nname: reviewer\ndescription: Reviews code\n---\nReview.\n",
+        "skills/pdf/SKILL.md": "---\nname: pdf\ndescription: Read PDFs\n---\nUse the scripts.\n",
+        "skills/pdf/scripts/extract.py": ("#!/usr/bin/env python3\nprint('pdf')\n", 0o755),
+        "skills/pdf/assets/logo.png": bytes(range(256)) * 4,
+        "skills/xlsx/SKILL.md": "# xlsx\nNo frontmatter here.\n",
+        "hooks/hooks.json": HOOKS_JSON,
+        "hooks/check.sh": ("#!/bin/sh\nexit 0\n", 0o755),
+        ".mcp.json": json.dumps({"mcpServers": MCP_SERVERS}),
+    }
+    tree.update(overrides)
+    return {k: v for k, v in tree.items() if v is not None}
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def storage_snapshot(home: Path) -> dict[str, tuple[str, int]]:
+    """Every file under objects/ and collections/ with its hash and mode."""
+    snapshot = {}
+    for top in ("objects", "collections"):
+        base = home / top
+        if not base.exists():
+            continue
+        for dirpath, dirnames, filenames in os.walk(base):
+            for dirname in dirnames:
+                snapshot[os.path.relpath(os.path.join(dirpath, dirname), home) + "/"] = ("", 0)
+            for filename in filenames:
+                path = Path(dirpath) / filename
+                snapshot[str(path.relative_to(home))] = (sha256_of(path), path.stat().st_mode)
+    return snapshot
+
+
+DATA_MODELS: tuple[type[models.Model], ...] = (
+    Collection,
+    Artifact,
+    Version,
+    VersionFile,
+    ArtifactAssociation,
+)
+
+
+def database_snapshot() -> dict[str, list[dict]]:
+    """Every row of every table the import writes (not the import history)."""
+    return {
+        model.__name__: sorted(
+            (dict(row) for row in model.objects.values()), key=lambda row: str(row["id"])
+        )
+        for model in DATA_MODELS
+    }
+
+
+def row_counts() -> dict[str, int]:
+    return {model.__name__: model.objects.count() for model in (*DATA_MODELS, ImportRecord)}
+
+
+def make_zip(path: Path, members: dict, *, unix: bool = True) -> Path:
+    """A zip of ``{name: bytes|str|(content, mode)}``; Unix modes recorded when ``unix``."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for name, content in members.items():
+            mode = 0o644
+            if isinstance(content, tuple):
+                content, mode = content
+            data = content.encode() if isinstance(content, str) else content
+            info = zipfile.ZipInfo(name)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3 if unix else 0
+            info.external_attr = ((0o100000 | mode) << 16) if unix else 0
+            bundle.writestr(info, data)
+    return path
+
+
+def make_tar(path: Path, members: dict) -> Path:
+    with tarfile.open(path, "w:gz") as bundle:
+        for name, content in members.items():
+            mode = 0o644
+            if isinstance(content, tuple):
+                content, mode = content
+            data = content.encode() if isinstance(content, str) else content
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = mode
+            bundle.addfile(info, io.BytesIO(data))
+    return path
