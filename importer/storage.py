@@ -125,8 +125,12 @@ class BlobStore:
         return digest, self.place(staged, digest)
 
     def remove_many(self, digests: Iterable[str]) -> None:
+        """Delete blobs (taking back a failed import's writes), and folders left empty."""
         for digest in digests:
-            self.path_for(digest).unlink(missing_ok=True)
+            path = self.path_for(digest)
+            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()
 
     def all_digests(self) -> Iterator[str]:
         if not self.objects.is_dir():
