@@ -40,3 +40,23 @@ def skillmeat_home(tmp_path: Path, settings) -> Path:
     home.mkdir()
     settings.SKILLMEAT_HOME = home
     return home
+
+
+@pytest.fixture(scope="session")
+def telemetry_capture():
+    """In-memory span exporter and metric reader attached to this process's providers (a
+    provider can be set only once per process, so the whole session shares them)."""
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    reader = InMemoryMetricReader()
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+    return exporter, reader

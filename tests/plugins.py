@@ -138,3 +138,27 @@ def make_tar(path: Path, members: dict) -> Path:
             info.mode = mode
             bundle.addfile(info, io.BytesIO(data))
     return path
+
+
+def synthetic_plugin(name: str, children: int, *, variant: str = "") -> dict:
+    """A plugin of ``children`` children spread over every type (for query counts and speed);
+    child names start with the plugin's name, so two synthetic plugins share nothing."""
+    tree: dict = {".claude-plugin/plugin.json": manifest(name, version="1.0.0")}
+    servers = {}
+    for index in range(children):
+        child = f"{name}-{index}"
+        kind = index % 4
+        if kind == 0:
+            tree[f"commands/{child}.md"] = (
+                f"---\ndescription: command {index}\n---\nDo {index}{variant}.\n"
+            )
+        elif kind == 1:
+            tree[f"agents/{child}.md"] = f"---\nname: {child}\n---\nAgent {index}{variant}.\n"
+        elif kind == 2:
+            tree[f"skills/{child}/SKILL.md"] = f"---\nname: {child}\n---\nSkill {index}{variant}.\n"
+            tree[f"skills/{child}/scripts/run.sh"] = (f"#!/bin/sh\necho {index}\n", 0o755)
+        else:
+            servers[child] = {"command": "npx", "args": [f"server-{index}{variant}"]}
+    if servers:
+        tree[".mcp.json"] = json.dumps({"mcpServers": servers})
+    return tree

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from artifacts.models import Artifact, VersionFile
-from importer.hashing import hash_directory, tree_hash, TreeFile
+from importer.hashing import TreeFile, hash_directory, tree_hash
 from importer.results import DedupDecision
 from importer.services import import_paths
 from tests.plugins import full_plugin, make_tar, make_zip, manifest
