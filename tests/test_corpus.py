@@ -1,0 +1,39 @@
+"""The real marketplace in ../shared/corpus (when present): everything imports, and a second
+import changes nothing."""
+
+from pathlib import Path
+
+import pytest
+
+from artifacts.models import Artifact, ArtifactAssociation
+from importer.results import DedupDecision
+from importer.services import import_paths
+from tests.plugins import row_counts, storage_snapshot
+
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared/corpus/anthropics+claude-code"
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the corpus is not at {CORPUS}"),
+]
+
+
+def test_the_corpus_imports_and_reimports_with_nothing_changed(skillmeat_home):
+    first = import_paths([CORPUS])
+    assert first.failed == [] and first.skipped == []
+    assert len(first.results) == 13
+    children = [c for r in first.results for c in r.children]
+    by_type = {
+        t: sum(1 for c in children if c.type == t) for t in ("command", "agent", "skill", "hook")
+    }
+    assert by_type == {"command": 15, "agent": 15, "skill": 10, "hook": 5}
+    assert ArtifactAssociation.objects.count() == 45
+    assert Artifact.objects.filter(type="plugin").count() == 13
+
+    counts, files = row_counts(), storage_snapshot(skillmeat_home)
+    second = import_paths([CORPUS])
+    assert second.failed == []
+    assert {r.decision for r in second.results} == {DedupDecision.LINK_EXISTING}
+    assert {c.decision for r in second.results for c in r.children} == {DedupDecision.LINK_EXISTING}
+    assert row_counts() == {**counts, "ImportRecord": counts["ImportRecord"] + 13}
+    assert storage_snapshot(skillmeat_home) == files
