@@ -1,6 +1,7 @@
 """Concurrent imports of overlapping plugins (PostgreSQL): several processes at once, and a
 writer that bypasses the import lock. Never a duplicate, never an IntegrityError."""
 
+import json
 import os
 import subprocess
 import sys
@@ -80,6 +81,7 @@ def test_four_processes_importing_overlapping_plugins(make_tree, skillmeat_home)
     for process, (out, err) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, err
         assert "IntegrityError" not in err
+        assert len(json.loads(out)["results"]) == 2
     assert ImportRecord.objects.filter(status="succeeded").count() == 8
     assert Artifact.objects.filter(type=ArtifactType.PLUGIN).count() == 4
     assert Artifact.objects.filter(name="shared").count() == 1
