@@ -1,9 +1,8 @@
 """Names that become paths in the collection (``plugins/<name>/``, ``mcp/<name>.json``,
 ``.claude/commands/<name>.md``) must not be able to leave the folder they are meant for."""
 
-import unicodedata
-
 from importer.errors import Rule, UnsafePath
+from importer.hashing import CONTROL_CHARACTERS
 
 # Only command and agent names may hold "/", their namespace separator.
 NAMESPACED_TYPES = frozenset({"command", "agent"})
@@ -22,7 +21,7 @@ def check_name(name: object, *, kind: str, where: str, allow_slash: bool = False
 def _name_problem(name: str, *, allow_slash: bool) -> str:
     if "\\" in name:
         return "contains a backslash"
-    if any(unicodedata.category(ch) == "Cc" for ch in name):
+    if CONTROL_CHARACTERS.search(name):
         return "contains NUL or a control character"
     if "/" in name and not allow_slash:
         return "contains '/'"
