@@ -60,6 +60,10 @@ def make_small_files(root: Path, count: int) -> None:
         (folder / f"f{index:05d}.md").write_bytes(os.urandom(2048))
 
 
+def line(label: str, mb_per_second: float, note: str = "") -> None:
+    print(f"  {label:<24} {mb_per_second:8.1f} MB/s   {note}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
@@ -88,24 +92,23 @@ def main() -> None:
 
         with_copy = best_of(arguments.runs, staged)
         print(f"large file ({arguments.size_mib} MiB):")
-        print(f"  hashlib plain loop       {megabytes / plain:8.0f} MB/s")
-        print(
-            f"  importer hash_file       {megabytes / ours:8.0f} MB/s   ratio {plain / ours:.2f} (target >= 0.80)"
-        )
-        print(
-            f"  importer hash + staging  {megabytes / with_copy:8.0f} MB/s   (the bytes copied to tmp/ in the same pass)"
-        )
+        line("hashlib plain loop", megabytes / plain)
+        line("importer hash_file", megabytes / ours, f"ratio {plain / ours:.2f} (target >= 0.80)")
+        line("importer hash + staging", megabytes / with_copy, "bytes copied to tmp/ in the pass")
 
         small_mb = arguments.files * 2048 / 1e6
         plain_small = best_of(arguments.runs, lambda: plain_tree_hash(small))
         ours_small = best_of(arguments.runs, lambda: scan_tree(small))
         print(f"{arguments.files} files of 2 KiB:")
-        print(
-            f"  hashlib plain loop       {small_mb / plain_small:8.1f} MB/s  {arguments.files / plain_small:8.0f} files/s"
+        line(
+            "hashlib plain loop",
+            small_mb / plain_small,
+            f"{arguments.files / plain_small:.0f} files/s",
         )
-        print(
-            f"  importer scan_tree       {small_mb / ours_small:8.1f} MB/s  {arguments.files / ours_small:8.0f} files/s"
-            f"   ratio {plain_small / ours_small:.2f}"
+        line(
+            "importer scan_tree",
+            small_mb / ours_small,
+            f"{arguments.files / ours_small:.0f} files/s, ratio {plain_small / ours_small:.2f}",
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
