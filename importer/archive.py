@@ -24,6 +24,7 @@ from importer.hashing import Limits, check_file_name, hash_stream
 ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz")
 COMPONENT_MARKERS = (".claude-plugin", "commands", "agents", "skills", "hooks", ".mcp.json")
 UNIX_SYSTEM = 3
+UTF8_FLAG = 0x800
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def _check_counts(members: list[Member], label: str, limits: Limits) -> None:
 def _zip_members(bundle: zipfile.ZipFile, label: str, limits: Limits) -> list[Member]:
     members = []
     for info in bundle.infolist():
-        path = _clean_member_path(info.filename, label)
+        path = _clean_member_path(_zip_member_name(info, label), label)
         unix_mode = info.external_attr >> 16 if info.create_system == UNIX_SYSTEM else 0
         file_type = stat.S_IFMT(unix_mode)
         is_dir = info.is_dir() or file_type == stat.S_IFDIR
@@ -135,6 +136,21 @@ def _zip_members(bundle: zipfile.ZipFile, label: str, limits: Limits) -> list[Me
         members.append(Member(path, is_dir, executable, lambda info=info: bundle.open(info)))
     _check_counts(members, label, limits)
     return members
+
+
+def _zip_member_name(info: zipfile.ZipInfo, label: str) -> str:
+    """The member's name as UTF-8. Without the UTF-8 flag Python decodes names as cp437; the
+    raw bytes must still be valid UTF-8 (what most tools write), or the member is refused."""
+    if info.flag_bits & UTF8_FLAG:
+        return info.filename
+    raw = info.filename.encode("cp437")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        shown = raw.decode("utf-8", "backslashreplace")
+        raise UnsafePath(
+            "file name is not valid UTF-8", path=f"{label}!{shown}", rule=Rule.BAD_FILE_NAME
+        ) from None
 
 
 def _tar_members(bundle: tarfile.TarFile, label: str, limits: Limits) -> list[Member]:

@@ -322,3 +322,15 @@ def test_manifest_text_is_checked_inside_archives_too(tmp_path, skillmeat_home):
     assert_rejected(
         archive, Rule.BAD_NAME, "named.zip!p/.claude-plugin/plugin.json", skillmeat_home
     )
+
+
+def test_archive_member_names_that_are_not_utf8(tmp_path, skillmeat_home):
+    # An ASCII placeholder of the same length, then the raw Latin-1 byte put in its place
+    # (with no UTF-8 flag, as old zip tools write names).
+    archive = make_zip(tmp_path / "latin1.zip", {"p/commands/a.md": "a", "p/commands/cafX.md": "b"})
+    archive.write_bytes(archive.read_bytes().replace(b"cafX", b"caf\xe9"))
+    assert_rejected(archive, Rule.BAD_FILE_NAME, "latin1.zip!p/commands/caf", skillmeat_home)
+    tgz = tmp_path / "latin1.tgz"
+    with tarfile.open(tgz, "w:gz", encoding="latin-1", format=tarfile.GNU_FORMAT) as bundle:
+        bundle.addfile(tarfile.TarInfo("p/commands/caf\u00e9.md"), None)
+    assert_rejected(tgz, Rule.BAD_FILE_NAME, "latin1.tgz!p/commands/caf", skillmeat_home)
