@@ -112,7 +112,9 @@ class PluginPlan:
 def detect_layout(source: PluginSource, limits: Limits) -> PluginLayout:
     """Find the manifest and the children of a plugin, reading only its JSON manifests."""
     root = source.root
-    if not root.is_dir() or root.is_symlink():
+    if root.is_symlink():
+        refuse_special(root.lstat().st_mode, display_path(source.label))
+    if not root.is_dir():
         raise ValidationFailed(
             "plugin folder does not exist or is not a directory",
             path=display_path(source.label),

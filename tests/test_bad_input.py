@@ -215,6 +215,14 @@ def test_marketplace_sources_that_escape(make_tree, skillmeat_home, source):
     assert_rejected(root, Rule.PATH_ESCAPES, "marketplace.json#plugins[0]", skillmeat_home)
 
 
+def test_a_marketplace_source_that_is_a_symlink(make_tree, skillmeat_home, tmp_path):
+    document = {"name": "m", "owner": {"name": "o"}, "plugins": [{"name": "p", "source": "./linked"}]}
+    root = marketplace(make_tree, document)
+    real = make_tree(full_plugin())
+    (root / "linked").symlink_to(real)
+    assert_rejected(root, Rule.UNSAFE_FILE_TYPE, "linked", skillmeat_home)
+
+
 # --- archives ---------------------------------------------------------------------------
 
 
