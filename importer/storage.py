@@ -9,7 +9,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -154,18 +154,21 @@ class StagingArea:
         self.blobs: dict[str, Path] = {}
 
     def receive(self, path: Path, limits: Limits, label: str) -> tuple[str, int]:
-        with self._incoming() as (handle, staged):
-            digest, size = hash_file(
-                path, sink=handle, max_bytes=limits.max_file_bytes, label=label
-            )
-        self._keep(staged, digest)
-        return digest, size
+        """Hash a file and keep its bytes; returns (digest, size)."""
+        return self._stage(
+            lambda sink: hash_file(path, sink=sink, max_bytes=limits.max_file_bytes, label=label)
+        )
 
     def receive_stream(self, source: BinaryIO, limits: Limits, label: str) -> tuple[str, int]:
-        with self._incoming() as (handle, staged):
-            digest, size = hash_stream(
-                source, sink=handle, max_bytes=limits.max_file_bytes, label=label
+        return self._stage(
+            lambda sink: hash_stream(
+                source, sink=sink, max_bytes=limits.max_file_bytes, label=label
             )
+        )
+
+    def _stage(self, copy: Callable[[BinaryIO], tuple[str, int]]) -> tuple[str, int]:
+        with self._incoming() as (handle, staged):
+            digest, size = copy(handle)
         self._keep(staged, digest)
         return digest, size
 

@@ -9,13 +9,18 @@ import pytest
 TreeSpec = dict[str, "bytes | str | tuple[bytes | str, int]"]
 
 
+def file_spec(content: "bytes | str | tuple[bytes | str, int]") -> tuple[bytes, int]:
+    """Content as (bytes, mode): text or bytes, optionally with a mode (default 0o644)."""
+    mode = 0o644
+    if isinstance(content, tuple):
+        content, mode = content
+    return (content.encode() if isinstance(content, str) else content), mode
+
+
 def write_tree(root: Path, spec: TreeSpec) -> Path:
     """Write files under ``root``: ``{"a/b.md": "text", "run.sh": ("#!/bin/sh", 0o755)}``."""
     for relative, content in spec.items():
-        mode = 0o644
-        if isinstance(content, tuple):
-            content, mode = content
-        data = content.encode() if isinstance(content, str) else content
+        data, mode = file_spec(content)
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)

@@ -19,6 +19,7 @@ from artifacts.models import (
     Version,
     VersionFile,
 )
+from tests.conftest import file_spec
 
 
 def manifest(name: str, **extra: object) -> str:
@@ -114,10 +115,7 @@ def make_zip(path: Path, members: dict, *, unix: bool = True) -> Path:
     """A zip of ``{name: bytes|str|(content, mode)}``; Unix modes recorded when ``unix``."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bundle:
         for name, content in members.items():
-            mode = 0o644
-            if isinstance(content, tuple):
-                content, mode = content
-            data = content.encode() if isinstance(content, str) else content
+            data, mode = file_spec(content)
             info = zipfile.ZipInfo(name)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3 if unix else 0
@@ -129,10 +127,7 @@ def make_zip(path: Path, members: dict, *, unix: bool = True) -> Path:
 def make_tar(path: Path, members: dict) -> Path:
     with tarfile.open(path, "w:gz") as bundle:
         for name, content in members.items():
-            mode = 0o644
-            if isinstance(content, tuple):
-                content, mode = content
-            data = content.encode() if isinstance(content, str) else content
+            data, mode = file_spec(content)
             info = tarfile.TarInfo(name)
             info.size = len(data)
             info.mode = mode

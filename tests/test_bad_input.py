@@ -216,7 +216,11 @@ def test_marketplace_sources_that_escape(make_tree, skillmeat_home, source):
 
 
 def test_a_marketplace_source_that_is_a_symlink(make_tree, skillmeat_home, tmp_path):
-    document = {"name": "m", "owner": {"name": "o"}, "plugins": [{"name": "p", "source": "./linked"}]}
+    document = {
+        "name": "m",
+        "owner": {"name": "o"},
+        "plugins": [{"name": "p", "source": "./linked"}],
+    }
     root = marketplace(make_tree, document)
     real = make_tree(full_plugin())
     (root / "linked").symlink_to(real)
