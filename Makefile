@@ -32,6 +32,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# Regenerate the committed OpenAPI schema (CI fails when it is stale).
+schema: $(STAMP)
+	DEBUG=1 $(PY) manage.py spectacular --validate --fail-on-warn --file openapi.yaml
+
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .

@@ -1,5 +1,9 @@
 """Reads of the collection, each in a constant number of queries whatever the row count."""
 
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
 from django.db.models import F, QuerySet
 
 from artifacts.models import Artifact, ArtifactAssociation, ArtifactType, Version, VersionFile
@@ -46,3 +50,75 @@ def artifact_parents(
 
 def version_files(version: Version) -> QuerySet[VersionFile]:
     return VersionFile.objects.filter(version=version).order_by("path")
+
+
+@dataclass(frozen=True)
+class AssociationItem:
+    """One side of an association, as the API and the admin show it."""
+
+    artifact_id: uuid.UUID
+    artifact_name: str
+    artifact_type: str
+    relationship_type: str
+    pinned_version_hash: str
+    current_version_hash: str | None
+    drifted: bool
+    position: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Associations:
+    artifact_id: uuid.UUID
+    parents: list[AssociationItem] = field(default_factory=list)
+    children: list[AssociationItem] = field(default_factory=list)
+
+
+def _item(association: ArtifactAssociation, shown: Artifact) -> AssociationItem:
+    child_latest = association.child.latest_version
+    current = child_latest.content_hash if child_latest else None
+    return AssociationItem(
+        artifact_id=shown.pk,
+        artifact_name=shown.name,
+        artifact_type=shown.type,
+        relationship_type=association.relationship_type,
+        pinned_version_hash=association.pinned_version_hash,
+        current_version_hash=current,
+        drifted=current != association.pinned_version_hash,
+        position=association.position,
+        created_at=association.created_at,
+    )
+
+
+def plugin_version_of(plugin: Artifact, reference: str) -> Version | None:
+    """A plugin's version by id or content hash."""
+    versions = Version.objects.filter(artifact=plugin)
+    try:
+        return versions.filter(pk=uuid.UUID(reference)).first()
+    except ValueError:
+        return versions.filter(content_hash=reference.lower()).first()
+
+
+def artifact_associations(
+    artifact: Artifact,
+    *,
+    include_parents: bool = True,
+    include_children: bool = True,
+    relationship_type: str | None = None,
+    plugin_version: Version | None = None,
+) -> Associations:
+    """The plugins containing ``artifact`` and, for a plugin, the children of its latest (or
+    the given) version, each with pinned and current hashes. One query per list."""
+    parents: list[AssociationItem] = []
+    children: list[AssociationItem] = []
+    if include_parents:
+        parents = [
+            _item(a, a.parent_version.artifact)
+            for a in artifact_parents(artifact, relationship_type=relationship_type)
+        ]
+    if include_children and artifact.type == ArtifactType.PLUGIN:
+        associations = plugin_children(
+            artifact, version=plugin_version, relationship_type=relationship_type
+        )
+        children = [_item(a, a.child) for a in associations]
+    return Associations(artifact_id=artifact.pk, parents=parents, children=children)

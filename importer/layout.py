@@ -388,8 +388,9 @@ def _plan_child(
     if spec.type == ArtifactType.MCP:
         data = canonical_json(spec.mcp_config)
         digest = staging.receive_bytes(data) if staging else hash_bytes(data)
-        files = [TreeFile(f"{spec.name.replace('/', '_')}.json", MODE_REGULAR, len(data), digest)]
-        return ChildPlan(spec.type, spec.name, spec.location, digest, files)
+        files = [TreeFile(f"{spec.name}.json", MODE_REGULAR, len(data), digest)]
+        metadata = {"configuration": _json_safe(spec.mcp_config)}
+        return ChildPlan(spec.type, spec.name, spec.location, digest, files, metadata)
     if spec.type in DIRECTORY_TYPES:
         start = len(spec.location) + 1
         files = [_relocated(by_path[m], m[start:]) for m in spec.members]

@@ -5,6 +5,9 @@ after the commit only renames remain. Any failure before the commit leaves the d
 the storage root as they were."""
 
 import contextlib
+import os
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -70,15 +73,42 @@ def import_paths(paths: Sequence[str | Path], **options: Any) -> ImportReport:
     settings = ImportOptions(**options)
     report = ImportReport()
     for path in paths:
-        try:
-            with detected(Path(path), settings) as detection:
-                report.skipped.extend(detection.skipped)
-                for source in detection.sources:
-                    _import_one(source, settings, report)
-        except ImportError_ as error:
-            _record_failure(settings, str(path), "", error, timezone.now(), 0.0)
-            _report_failure(report, settings, Path(path).name, error)
+        _import_path(Path(path), str(path), settings, report)
     return report
+
+
+def import_archive(archive: Path, *, filename: str, **options: Any) -> ImportReport:
+    """Import an uploaded archive stored at ``archive``; errors name ``filename``."""
+    settings = ImportOptions(**options)
+    report = ImportReport()
+    if not is_archive(Path(filename)):
+        error = ValidationFailed(
+            "not a .zip, .tar.gz or .tgz archive", path=filename, rule=Rule.BAD_ARCHIVE
+        )
+        _record_failure(settings, filename, "", error, timezone.now(), 0.0)
+        _report_failure(report, settings, filename, error)
+        return report
+    assert settings.store is not None
+    settings.store.tmp.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="upload-", dir=settings.store.tmp) as folder:
+        named = Path(folder) / Path(filename).name
+        try:
+            os.link(archive, named)
+        except OSError:  # another filesystem: copy instead
+            shutil.copyfile(archive, named)
+        _import_path(named, filename, settings, report)
+    return report
+
+
+def _import_path(path: Path, label: str, settings: ImportOptions, report: ImportReport) -> None:
+    try:
+        with detected(path, settings, label=label) as detection:
+            report.skipped.extend(detection.skipped)
+            for source in detection.sources:
+                _import_one(source, settings, report)
+    except ImportError_ as error:
+        _record_failure(settings, label, "", error, timezone.now(), 0.0)
+        _report_failure(report, settings, Path(label).name, error)
 
 
 def _import_one(source: PluginSource, settings: ImportOptions, report: ImportReport) -> None:
@@ -102,9 +132,8 @@ def _report_failure(
 
 
 @contextlib.contextmanager
-def detected(path: Path, settings: ImportOptions) -> Iterator[Detection]:
+def detected(path: Path, settings: ImportOptions, *, label: str) -> Iterator[Detection]:
     """What ``path`` holds; an archive is unpacked for the duration of the block."""
-    label = str(path)
     if not path.exists():
         raise ValidationFailed("no such file or directory", path=label, rule=Rule.NOT_FOUND)
     path = path.resolve()

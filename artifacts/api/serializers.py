@@ -1,0 +1,186 @@
+"""Serializers of the REST API. Output shapes only: writes go through the import service."""
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from artifacts.masking import configuration_for
+from artifacts.models import Artifact, ArtifactType, Collection, Version, VersionFile
+from importer.results import DedupDecision
+
+DECISIONS = [(d.value, d.value) for d in DedupDecision]
+
+
+def _is_staff(context: dict[str, Any]) -> bool:
+    request = context.get("request")
+    return bool(request and request.user and request.user.is_staff)
+
+
+class CollectionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Collection
+        fields = ["id", "name", "description", "created_at"]
+
+
+class ArtifactSerializer(serializers.ModelSerializer):
+    collection = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    latest_version_hash = serializers.CharField(
+        source="latest_version.content_hash", read_only=True, allow_null=True, default=None
+    )
+    latest_version_id = serializers.UUIDField(read_only=True, allow_null=True)
+    configuration = serializers.SerializerMethodField(
+        help_text="An MCP server's configuration (env values and headers masked for non-staff)."
+    )
+
+    class Meta:
+        model = Artifact
+        fields = [
+            "id",
+            "collection",
+            "type",
+            "name",
+            "latest_version_hash",
+            "latest_version_id",
+            "configuration",
+            "created_at",
+            "updated_at",
+        ]
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_configuration(self, artifact: Artifact) -> Any:
+        if artifact.type != ArtifactType.MCP or artifact.latest_version is None:
+            return None
+        return configuration_for(artifact.latest_version.metadata, staff=_is_staff(self.context))
+
+
+class VersionFileSerializer(serializers.ModelSerializer):
+    mode = serializers.CharField(source="mode_text", help_text="100755 or 100644")
+
+    class Meta:
+        model = VersionFile
+        fields = ["path", "mode", "size", "blob_hash", "is_meta"]
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    is_latest = serializers.SerializerMethodField()
+    metadata = serializers.SerializerMethodField()
+    files = VersionFileSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Version
+        fields = [
+            "id",
+            "content_hash",
+            "size",
+            "file_count",
+            "version_label",
+            "source",
+            "metadata",
+            "is_latest",
+            "created_at",
+            "files",
+        ]
+
+    def get_is_latest(self, version: Version) -> bool:
+        return version.artifact.latest_version_id == version.pk
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_metadata(self, version: Version) -> Any:
+        metadata = dict(version.metadata or {})
+        if "configuration" in metadata:
+            metadata["configuration"] = configuration_for(
+                version.metadata, staff=_is_staff(self.context)
+            )
+        return metadata
+
+
+class AssociationItemSerializer(serializers.Serializer):
+    artifact_id = serializers.UUIDField()
+    artifact_name = serializers.CharField()
+    artifact_type = serializers.ChoiceField(choices=ArtifactType.choices)
+    relationship_type = serializers.CharField()
+    pinned_version_hash = serializers.CharField()
+    current_version_hash = serializers.CharField(allow_null=True)
+    drifted = serializers.BooleanField(
+        help_text="The child's latest version differs from the pinned one."
+    )
+    position = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class AssociationsSerializer(serializers.Serializer):
+    artifact_id = serializers.UUIDField()
+    parents = AssociationItemSerializer(many=True)
+    children = AssociationItemSerializer(many=True)
+
+
+class AssociationsQuerySerializer(serializers.Serializer):
+    include_parents = serializers.BooleanField(default=True)
+    include_children = serializers.BooleanField(default=True)
+    relationship_type = serializers.CharField(required=False, allow_blank=False)
+    plugin_version = serializers.CharField(
+        required=False, help_text="A version id or content hash of the plugin (default: latest)."
+    )
+
+
+class ImportRequestSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="A .zip, .tar.gz or .tgz archive.")
+    collection = serializers.CharField(required=False, default="default")
+    dry_run = serializers.BooleanField(required=False, default=False)
+
+
+class ChildResultSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.ChoiceField(choices=ArtifactType.choices)
+    content_hash = serializers.CharField()
+    decision = serializers.ChoiceField(choices=DECISIONS)
+    artifact_id = serializers.UUIDField(allow_null=True)
+    version_id = serializers.UUIDField(allow_null=True)
+
+
+class ImportResultSerializer(serializers.Serializer):
+    plugin_id = serializers.UUIDField(allow_null=True)
+    plugin_name = serializers.CharField()
+    plugin_hash = serializers.CharField()
+    decision = serializers.ChoiceField(choices=DECISIONS)
+    transaction_id = serializers.UUIDField()
+    dry_run = serializers.BooleanField()
+    children = ChildResultSerializer(many=True)
+    children_imported = serializers.IntegerField()
+    children_reused = serializers.IntegerField()
+    warnings = serializers.ListField(child=serializers.CharField())
+    duration_ms = serializers.FloatField()
+    plugin_version_id = serializers.UUIDField(allow_null=True)
+    collection = serializers.CharField()
+
+
+class SkippedSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class FailedImportSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    path = serializers.CharField()
+    rule = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ImportReportSerializer(serializers.Serializer):
+    results = ImportResultSerializer(many=True)
+    skipped = SkippedSerializer(many=True)
+    failed = FailedImportSerializer(many=True)
+
+
+class ErrorItemSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    rule = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    errors = ErrorItemSerializer(many=True)

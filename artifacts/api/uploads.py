@@ -1,0 +1,48 @@
+"""An upload handler that caps the bytes of an uploaded archive while they stream in (Django
+itself does not cap file parts), writing them to a temporary file, never to memory."""
+
+from typing import Any
+
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
+from django.http import HttpRequest
+from rest_framework import status
+from rest_framework.exceptions import APIException
+
+
+class UploadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "upload_too_large"
+    default_detail = "The upload is larger than the limit."
+
+
+class LimitedUploadHandler(TemporaryFileUploadHandler):
+    """Refuses a request body, and any file part, past ``limit`` bytes."""
+
+    # Multipart boundaries and the small form fields come on top of the file itself.
+    ENVELOPE_BYTES = 64 * 1024
+
+    def __init__(self, request: HttpRequest, limit: int) -> None:
+        super().__init__(request)
+        self.limit = limit
+        self.received = 0
+
+    def _refuse(self) -> UploadTooLarge:
+        return UploadTooLarge(f"The upload is larger than the limit of {self.limit} bytes.")
+
+    def handle_raw_input(
+        self,
+        input_data: Any,
+        META: dict[str, Any],  # noqa: N803 - Django's parameter name
+        content_length: int,
+        boundary: bytes,
+        encoding: str | None = None,
+    ) -> None:
+        if content_length and content_length > self.limit + self.ENVELOPE_BYTES:
+            raise self._refuse()
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            self.file.close()
+            raise self._refuse()
+        return super().receive_data_chunk(raw_data, start)

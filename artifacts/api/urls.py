@@ -1,0 +1,29 @@
+"""Routes of the REST API under /api/v1/; every path works with or without the slash."""
+
+from django.urls import re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from artifacts.api.views import ArtifactViewSet, CollectionViewSet, ImportView
+
+
+class OptionalSlashRouter(DefaultRouter):
+    """Routes that match with and without the trailing slash."""
+
+    include_format_suffixes = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trailing_slash = "/?"
+
+
+router = OptionalSlashRouter()
+router.register("collections", CollectionViewSet, basename="collection")
+router.register("artifacts", ArtifactViewSet, basename="artifact")
+
+urlpatterns = [
+    re_path(r"^imports/?$", ImportView.as_view(), name="import"),
+    re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    *router.urls,
+]

@@ -1,0 +1,161 @@
+"""The REST API (DESIGN section 8). Views are thin: they validate input, call a selector or
+the import service, and serialize what comes back."""
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404, HttpRequest
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from artifacts import selectors
+from artifacts.api import examples
+from artifacts.api.errors import error_body
+from artifacts.api.filters import ArtifactFilter
+from artifacts.api.serializers import (
+    ArtifactSerializer,
+    AssociationsQuerySerializer,
+    AssociationsSerializer,
+    CollectionSerializer,
+    ErrorSerializer,
+    ImportReportSerializer,
+    ImportRequestSerializer,
+    VersionSerializer,
+)
+from artifacts.api.uploads import LimitedUploadHandler
+from artifacts.models import Artifact, Collection, Version, VersionFile
+from importer.results import ImportReport
+from importer.services import import_archive
+
+
+class CanImport(permissions.BasePermission):
+    """Importing needs staff or the add-artifact permission."""
+
+    message = "Importing needs staff status or the artifacts.add_artifact permission."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        return bool(user and (user.is_staff or user.has_perm("artifacts.add_artifact")))
+
+
+class CollectionViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Collection.objects.order_by("name")
+    serializer_class = CollectionSerializer
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List artifacts"),
+    retrieve=extend_schema(
+        summary="One artifact", responses={200: ArtifactSerializer, 404: ErrorSerializer}
+    ),
+)
+class ArtifactViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ArtifactSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ArtifactFilter
+
+    def get_queryset(self) -> QuerySet[Artifact]:
+        return selectors.artifact_list()
+
+    @extend_schema(
+        summary="The versions of an artifact, newest first", responses=VersionSerializer(many=True)
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def versions(self, request: Request, pk: str | None = None) -> Response:
+        artifact = self.get_object()
+        versions = (
+            Version.objects.filter(artifact=artifact)
+            .select_related("artifact")
+            .prefetch_related(Prefetch("files", queryset=VersionFile.objects.order_by("path")))
+            .order_by("-created_at", "content_hash")
+        )
+        page = self.paginate_queryset(versions)
+        serializer = VersionSerializer(page, many=True, context=self.get_serializer_context())
+        return self.get_paginated_response(serializer.data)
+
+    @extend_schema(
+        summary="Parents and children of an artifact, with pinned and current hashes",
+        parameters=[AssociationsQuerySerializer],
+        responses={200: AssociationsSerializer, 404: ErrorSerializer},
+        examples=[examples.ASSOCIATIONS],
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def associations(self, request: Request, pk: str | None = None) -> Response:
+        artifact = self.get_object()
+        query = AssociationsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        options = query.validated_data
+        plugin_version = None
+        if options.get("plugin_version"):
+            plugin_version = selectors.plugin_version_of(artifact, options["plugin_version"])
+            if plugin_version is None:
+                raise Http404("No such version of this plugin.")
+        associations = selectors.artifact_associations(
+            artifact,
+            include_parents=options["include_parents"],
+            include_children=options["include_children"],
+            relationship_type=options.get("relationship_type"),
+            plugin_version=plugin_version,
+        )
+        return Response(AssociationsSerializer(asdict(associations)).data)
+
+
+class ImportView(APIView):
+    """Import an uploaded archive through the import service."""
+
+    permission_classes = [permissions.IsAuthenticated, CanImport]
+    parser_classes = [MultiPartParser, FormParser]
+
+    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
+        # Before anything reads the body (CSRF checks of session auth read request.POST).
+        request.upload_handlers = [
+            LimitedUploadHandler(request, settings.SKILLMEAT_MAX_TOTAL_BYTES)
+        ]
+        return super().initialize_request(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Import a plugin or marketplace archive",
+        request={"multipart/form-data": ImportRequestSerializer},
+        responses={
+            201: ImportReportSerializer,
+            200: OpenApiResponse(ImportReportSerializer, description="A dry run: nothing written."),
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+            413: ErrorSerializer,
+        },
+        examples=[examples.IMPORT_REPORT, examples.IMPORT_ERROR],
+    )
+    def post(self, request: Request) -> Response:
+        form = ImportRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        upload = form.validated_data["file"]
+        report = import_archive(
+            Path(upload.temporary_file_path()),
+            filename=Path(upload.name).name,
+            collection=form.validated_data["collection"],
+            dry_run=form.validated_data["dry_run"],
+            source_text=f"upload:{upload.name}",
+        )
+        return _import_response(report, dry_run=form.validated_data["dry_run"])
+
+
+def _import_response(report: ImportReport, *, dry_run: bool) -> Response:
+    if not report.results and report.failed:
+        errors = [{"path": f.path, "rule": f.rule, "message": f.message} for f in report.failed]
+        return Response(
+            error_body(report.failed[0].message, "import_failed", errors),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    created = report.results and not dry_run
+    document = ImportReportSerializer(report.as_dict()).data
+    return Response(document, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
