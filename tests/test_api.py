@@ -193,7 +193,6 @@ def test_associations_of_a_plugin_pin_what_the_import_recorded(reader, toolbox):
 
 
 def test_a_shared_child_lists_both_parents_and_drift_shows(reader, make_tree, toolbox):
-    root, _ = toolbox
     other = make_tree(
         {".claude-plugin/plugin.json": manifest("other"), "commands/greet.md": "a newer greeting\n"}
     )
