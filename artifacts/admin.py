@@ -1,19 +1,39 @@
-"""The Django admin: browse collections, artifacts, versions with their files, and the import
-history. Hashes and versions are read-only: content only changes by importing."""
+"""The Django admin: collections, artifacts (a plugin's current children with pinned and
+current hashes and drift, a child's parents, every version with what it contained), versions
+with their files, the import history, and a page to import an uploaded archive through the
+import service. Hashes and versions are read-only: content changes only by importing."""
 
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin
-from django.http import HttpRequest
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from artifacts import selectors
+from artifacts.api.uploads import LimitedUploadHandler, UploadTooLarge
+from artifacts.masking import configuration_for
 from artifacts.models import (
+    DEFAULT_COLLECTION,
     Artifact,
-    ArtifactAssociation,
+    ArtifactType,
     Collection,
     ImportRecord,
     Version,
     VersionFile,
 )
+from importer.errors import ImportError_
+from importer.results import DedupDecision, ImportReport
+from importer.services import import_archive
 
 
 class ReadOnlyMixin:
@@ -26,10 +46,259 @@ class ReadOnlyMixin:
         return False
 
 
+def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> SafeString:
+    head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
+    body = format_html_join(
+        "",
+        "<tr>{}</tr>",
+        ((format_html_join("", "<td>{}</td>", ((c,) for c in row)),) for row in rows),
+    )
+    if not body:
+        return format_html("<p>{}</p>", "None.")
+    return format_html(
+        '<table class="skillmeat-table"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
+        head,
+        body,
+    )
+
+
+def _hash(value: str | None) -> SafeString:
+    return format_html('<code title="{}">{}</code>', value or "", (value or "-")[:16])
+
+
+def _drift(item: selectors.AssociationItem) -> SafeString:
+    if item.drifted:
+        return format_html('<strong class="drifted" style="color:#ba2121">{}</strong>', "drifted")
+    return format_html('<span class="in-sync" style="color:#447e36">{}</span>', "current")
+
+
 @admin.register(Collection)
 class CollectionAdmin(admin.ModelAdmin):
-    list_display = ["name", "description", "created_at"]
+    list_display = ["name", "description", "artifact_count", "created_at"]
     search_fields = ["name"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Collection]:
+        return super().get_queryset(request).annotate(artifact_total=Count("artifacts"))
+
+    @admin.display(description="artifacts", ordering="artifact_total")
+    def artifact_count(self, collection: Collection) -> int:
+        return collection.artifact_total  # type: ignore[attr-defined]
+
+
+class ImportArchiveForm(forms.Form):
+    file = forms.FileField(help_text="A .zip, .tar.gz or .tgz archive of a plugin or marketplace.")
+    collection = forms.CharField(initial=DEFAULT_COLLECTION)
+    dry_run = forms.BooleanField(required=False, help_text="Report the decisions; write nothing.")
+
+
+@admin.register(Artifact)
+class ArtifactAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["name", "type", "collection", "latest_hash", "updated_at"]
+    list_filter = ["type", "collection"]
+    search_fields = ["name", "=versions__content_hash"]
+    list_select_related = ["collection", "latest_version"]
+    readonly_fields = [
+        "id",
+        "collection",
+        "type",
+        "name",
+        "latest_hash",
+        "configuration",
+        "created_at",
+        "updated_at",
+        "children",
+        "parents",
+        "version_history",
+    ]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "id",
+                    "collection",
+                    "type",
+                    "name",
+                    "latest_hash",
+                    "created_at",
+                    "updated_at",
+                ]
+            },
+        ),
+        ("MCP server", {"fields": ["configuration"], "classes": ["mcp-only"]}),
+        ("Current children (the latest version's associations)", {"fields": ["children"]}),
+        ("Plugins whose latest version contains it", {"fields": ["parents"]}),
+        ("Versions", {"fields": ["version_history"]}),
+    ]
+    change_list_template = "admin/artifacts/artifact/change_list.html"
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        results, _ = super().get_search_results(
+            request, queryset, search_term.lower() if len(search_term) == 64 else search_term
+        )
+        return results.distinct(), False
+
+    def get_fieldsets(self, request: HttpRequest, obj: Artifact | None = None) -> list:
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is None or obj.type != ArtifactType.MCP:
+            fieldsets = [f for f in fieldsets if f[0] != "MCP server"]
+        if obj is None or obj.type != ArtifactType.PLUGIN:
+            fieldsets = [f for f in fieldsets if not str(f[0]).startswith("Current children")]
+        return fieldsets
+
+    @admin.display(description="latest version hash")
+    def latest_hash(self, artifact: Artifact) -> SafeString:
+        return _hash(artifact.latest_version_hash)
+
+    @admin.display(description="configuration")
+    def configuration(self, artifact: Artifact) -> str:
+        metadata = artifact.latest_version.metadata if artifact.latest_version else {}
+        # Only staff reach the admin, and staff see MCP secrets (masked for everyone else).
+        return json.dumps(configuration_for(metadata, staff=True), indent=2, ensure_ascii=False)
+
+    @admin.display(description="children")
+    def children(self, artifact: Artifact) -> SafeString:
+        items = selectors.artifact_associations(artifact, include_parents=False).children
+        rows = [
+            (
+                i.position,
+                _link_by(i),
+                i.artifact_type,
+                i.relationship_type,
+                _hash(i.pinned_version_hash),
+                _hash(i.current_version_hash),
+                _drift(i),
+            )
+            for i in items
+        ]
+        return _table(
+            ["position", "name", "type", "relationship", "pinned hash", "current hash", "drift"],
+            rows,
+        )
+
+    @admin.display(description="parents")
+    def parents(self, artifact: Artifact) -> SafeString:
+        items = selectors.artifact_associations(artifact, include_children=False).parents
+        rows = [
+            (
+                _link_by(i),
+                i.relationship_type,
+                _hash(i.pinned_version_hash),
+                _hash(i.current_version_hash),
+                _drift(i),
+            )
+            for i in items
+        ]
+        return _table(["plugin", "relationship", "pinned hash", "current hash", "drift"], rows)
+
+    @admin.display(description="versions")
+    def version_history(self, artifact: Artifact) -> SafeString:
+        versions = (
+            Version.objects.filter(artifact=artifact)
+            .annotate(children=Count("child_associations"))
+            .order_by("-created_at")
+        )
+        rows = [
+            (
+                format_html(
+                    '<a href="{}">{}</a>',
+                    reverse("admin:artifacts_version_change", args=[v.pk]),
+                    v.content_hash[:16],
+                ),
+                v.version_label or "-",
+                v.file_count,
+                v.children if artifact.type == ArtifactType.PLUGIN else "-",
+                "latest" if v.pk == artifact.latest_version_id else "",
+                v.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            )
+            for v in versions
+        ]
+        return _table(["content hash", "label", "files", "children", "", "created"], rows)
+
+    def get_urls(self) -> list[URLPattern]:
+        entry = csrf_exempt(self._import_entry)
+        return [
+            path("import/", self.admin_site.admin_view(entry), name="artifacts_artifact_import"),
+            *super().get_urls(),
+        ]
+
+    def _import_entry(self, request: HttpRequest) -> HttpResponse:
+        # The size cap must be in place before anything reads the body, CSRF checks included.
+        request.upload_handlers = [
+            LimitedUploadHandler(request, settings.SKILLMEAT_MAX_TOTAL_BYTES)
+        ]
+        return csrf_protect(self.import_view)(request)
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_import_permission(request):
+            return HttpResponse("Importing needs the add-artifact permission.", status=403)
+        report, error, form = None, None, ImportArchiveForm()
+        if request.method == "POST":
+            report, error, form = self._run_import(request)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Import an archive",
+            "form": form,
+            "report": report,
+            "groups": _groups(report) if report else [],
+            "error": error,
+        }
+        return TemplateResponse(request, "admin/artifacts/artifact/import.html", context)
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_staff and (
+            request.user.is_superuser or request.user.has_perm("artifacts.add_artifact")
+        )
+
+    def _run_import(
+        self, request: HttpRequest
+    ) -> tuple[ImportReport | None, str | None, ImportArchiveForm]:
+        try:
+            form = ImportArchiveForm(request.POST, request.FILES)
+            valid = form.is_valid()
+        except UploadTooLarge as too_large:
+            return None, str(too_large.detail), ImportArchiveForm()
+        if not valid:
+            return None, None, form
+        upload = form.cleaned_data["file"]
+        try:
+            report = import_archive(
+                Path(upload.temporary_file_path()),
+                filename=Path(upload.name).name,
+                collection=form.cleaned_data["collection"],
+                dry_run=form.cleaned_data["dry_run"],
+                source_text=f"admin upload:{upload.name} by {request.user.get_username()}",
+            )
+        except ImportError_ as failure:
+            return None, str(failure), form
+        return report, None, form
+
+
+def _link_by(item: selectors.AssociationItem) -> SafeString:
+    url = reverse("admin:artifacts_artifact_change", args=[item.artifact_id])
+    return format_html('<a href="{}">{}</a>', url, item.artifact_name)
+
+
+def _groups(report: ImportReport) -> list[dict[str, Any]]:
+    """Per plugin: its decision and its children grouped as new / new version / reused."""
+    titles: list[tuple[DedupDecision, str]] = [
+        (DedupDecision.CREATE_NEW_ARTIFACT, "new"),
+        (DedupDecision.CREATE_NEW_VERSION, "new version"),
+        (DedupDecision.LINK_EXISTING, "reused"),
+    ]
+    return [
+        {
+            "result": result,
+            "groups": [
+                (title, [c for c in result.children if c.decision == decision])
+                for decision, title in titles
+            ],
+        }
+        for result in report.results
+    ]
 
 
 class VersionFileInline(ReadOnlyMixin, admin.TabularInline):
@@ -40,38 +309,19 @@ class VersionFileInline(ReadOnlyMixin, admin.TabularInline):
     can_delete = False
 
 
-class ChildAssociationInline(ReadOnlyMixin, admin.TabularInline):
-    model = ArtifactAssociation
-    fk_name = "parent_version"
-    fields = ["position", "child", "relationship_type", "pinned_version_hash", "source_path"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-
-@admin.register(Artifact)
-class ArtifactAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["name", "type", "collection", "latest_version_hash", "updated_at"]
-    list_filter = ["type", "collection"]
-    search_fields = ["name", "versions__content_hash"]
-    list_select_related = ["collection", "latest_version"]
-    readonly_fields = [
-        "id",
-        "collection",
-        "type",
-        "name",
-        "latest_version",
-        "created_at",
-        "updated_at",
-    ]
-    fields = readonly_fields
-
-
 @admin.register(Version)
 class VersionAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["artifact", "content_hash", "version_label", "file_count", "size", "created_at"]
+    list_display = [
+        "artifact",
+        "artifact_type",
+        "content_hash",
+        "version_label",
+        "file_count",
+        "size",
+        "created_at",
+    ]
     list_filter = ["artifact__type"]
-    search_fields = ["content_hash", "artifact__name"]
+    search_fields = ["=content_hash", "artifact__name"]
     list_select_related = ["artifact"]
     readonly_fields = [
         "id",
@@ -81,11 +331,35 @@ class VersionAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "file_count",
         "version_label",
         "source",
-        "metadata",
         "created_at",
+        "contained",
     ]
     fields = readonly_fields
-    inlines = [VersionFileInline, ChildAssociationInline]
+    inlines = [VersionFileInline]
+
+    @admin.display(description="type", ordering="artifact__type")
+    def artifact_type(self, version: Version) -> str:
+        return version.artifact.type
+
+    @admin.display(description="children of this version (pinned)")
+    def contained(self, version: Version) -> SafeString:
+        if version.artifact.type != ArtifactType.PLUGIN:
+            return format_html("{}", "-")
+        items = selectors.artifact_associations(
+            version.artifact, include_parents=False, plugin_version=version
+        ).children
+        rows = [
+            (
+                i.position,
+                _link_by(i),
+                i.artifact_type,
+                _hash(i.pinned_version_hash),
+                _hash(i.current_version_hash),
+                _drift(i),
+            )
+            for i in items
+        ]
+        return _table(["position", "name", "type", "pinned hash", "current hash", "drift"], rows)
 
 
 @admin.register(ImportRecord)

@@ -1,27 +1,118 @@
-"""The admin pages for imported content load, and content is read-only there."""
+"""The admin: plugin pages with children and drift, a child's parents, versions with their
+files, the import page, read-only content, and constant query counts."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from artifacts.models import Artifact, Version
 from importer.services import import_paths
-from tests.plugins import full_plugin
+from tests.plugins import full_plugin, make_zip, manifest, synthetic_plugin
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_admin_pages_show_imported_content(make_tree, admin_client):
+def change_url(artifact):
+    return f"/admin/artifacts/artifact/{artifact.pk}/change/"
+
+
+def test_plugin_page_lists_children_with_pinned_and_current_hashes(make_tree, admin_client):
     import_paths([make_tree(full_plugin())])
-    listing = admin_client.get("/admin/artifacts/artifact/?type__exact=skill")
-    assert listing.status_code == 200
-    assert b"pdf" in listing.content and b"greet" not in listing.content
-    plugin_version = Artifact.objects.get(type="plugin").latest_version
-    page = admin_client.get(f"/admin/artifacts/version/{plugin_version.pk}/change/")
-    assert page.status_code == 200
-    assert plugin_version.content_hash.encode() in page.content
-    assert b"scripts/setup.sh" in page.content
+    import_paths(
+        [
+            make_tree(
+                {".claude-plugin/plugin.json": manifest("other"), "commands/greet.md": "newer\n"}
+            )
+        ]
+    )
+    plugin = Artifact.objects.get(type="plugin", name="toolbox")
+    page = admin_client.get(change_url(plugin)).content.decode()
+    greet = Artifact.objects.get(name="greet")
+    pinned = plugin.latest_version.child_associations.get(child=greet).pinned_version_hash
+    assert pinned[:16] in page and greet.latest_version.content_hash[:16] in page
+    assert page.count('class="drifted"') == 1
+    assert page.count('class="in-sync"') == 7
+    assert "Versions" in page and "latest" in page
+
+
+def test_child_page_lists_the_plugins_that_contain_it(make_tree, admin_client):
+    import_paths([make_tree(full_plugin())])
+    import_paths([make_tree(full_plugin("second"))])
+    skill = Artifact.objects.get(name="pdf")
+    page = admin_client.get(change_url(skill)).content.decode()
+    assert "Plugins whose latest version contains it" in page
+    assert ">toolbox</a>" in page and ">second</a>" in page
+    assert "Current children" not in page
+
+
+def test_version_page_shows_files_and_what_a_plugin_version_contained(make_tree, admin_client):
+    import_paths([make_tree(full_plugin())])
+    version = Artifact.objects.get(type="plugin").latest_version
+    page = admin_client.get(f"/admin/artifacts/version/{version.pk}/change/").content.decode()
+    assert "scripts/setup.sh" in page and "100755" in page
+    assert ">git/commit</a>" in page
     skill_version = Version.objects.get(artifact__name="pdf")
-    assert skill_version.content_hash.encode() in page.content  # pinned in the associations
+    assert skill_version.content_hash[:16] in page
+
+
+def test_content_is_read_only_and_searchable_by_hash(make_tree, admin_client):
+    import_paths([make_tree(full_plugin())])
     assert admin_client.get("/admin/artifacts/artifact/add/").status_code == 403
-    found = admin_client.get(f"/admin/artifacts/artifact/?q={skill_version.content_hash}")
-    assert b"pdf" in found.content
-    assert admin_client.get("/admin/artifacts/importrecord/").status_code == 200
+    assert admin_client.get("/admin/artifacts/version/add/").status_code == 403
+    skill = Artifact.objects.get(name="pdf")
+    page = admin_client.get(change_url(skill)).content.decode()
+    assert 'type="submit" value="Save"' not in page
+    found = admin_client.get(
+        f"/admin/artifacts/artifact/?q={skill.latest_version.content_hash}"
+    ).content.decode()
+    assert ">pdf<" in found and ">greet<" not in found
+    listing = admin_client.get(
+        "/admin/artifacts/artifact/?type__exact=skill&collection__id__exact=1"
+    )
+    assert listing.status_code == 200
+
+
+def test_the_import_page(tmp_path, admin_client):
+    page = admin_client.get("/admin/artifacts/artifact/import/")
+    assert page.status_code == 200 and b'id="import-form"' in page.content
+    archive = make_zip(
+        tmp_path / "toolbox.zip", {f"toolbox/{k}": v for k, v in full_plugin().items()}
+    )
+    with archive.open("rb") as handle:
+        done = admin_client.post(
+            "/admin/artifacts/artifact/import/", {"file": handle, "collection": "default"}
+        )
+    body = done.content.decode()
+    assert "toolbox: CREATE_NEW_ARTIFACT" in body and "new (8)" in body
+    assert Artifact.objects.count() == 9
+    bad = make_zip(tmp_path / "bad.zip", {"../evil.md": "x"})
+    with bad.open("rb") as handle:
+        failed = admin_client.post(
+            "/admin/artifacts/artifact/import/", {"file": handle, "collection": "default"}
+        )
+    assert "bad.zip!../evil.md" in failed.content.decode()
+    assert "unsafe_archive_member" in failed.content.decode()
+
+
+def queries(client, url):
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_pages_load_in_a_constant_number_of_queries(make_tree, admin_client):
+    pages = {}
+    for size in (5, 50):
+        import_paths([make_tree(synthetic_plugin(f"p{size}", size))])
+        plugin = Artifact.objects.get(type="plugin", name=f"p{size}")
+        child = Artifact.objects.filter(type="command", name__startswith=f"p{size}-").first()
+        pages[size] = [
+            "/admin/artifacts/artifact/",
+            change_url(plugin),
+            change_url(child),
+            f"/admin/artifacts/version/{plugin.latest_version_id}/change/",
+        ]
+    for url in pages[5]:  # warm the process-wide caches (content types) first
+        queries(admin_client, url)
+    counts = {size: [queries(admin_client, url) for url in urls] for size, urls in pages.items()}
+    assert counts[5] == counts[50], counts
