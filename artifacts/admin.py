@@ -45,6 +45,9 @@ class ReadOnlyMixin:
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> SafeString:
     head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
@@ -62,8 +65,9 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> SafeString:
     )
 
 
-def _hash(value: str | None) -> SafeString:
-    return format_html('<code title="{}">{}</code>', value or "", (value or "-")[:16])
+def _hash(value: str | None, *, full: bool = False) -> SafeString:
+    shown = (value or "-") if full else (value or "-")[:16]
+    return format_html('<code title="{}">{}</code>', value or "", shown)
 
 
 def _drift(item: selectors.AssociationItem) -> SafeString:
@@ -150,7 +154,7 @@ class ArtifactAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="latest version hash")
     def latest_hash(self, artifact: Artifact) -> SafeString:
-        return _hash(artifact.latest_version_hash)
+        return _hash(artifact.latest_version_hash, full=True)
 
     @admin.display(description="configuration")
     def configuration(self, artifact: Artifact) -> str:
