@@ -8,12 +8,30 @@ from django.db.models import F, QuerySet
 
 from artifacts.models import Artifact, ArtifactAssociation, ArtifactType, Version, VersionFile
 
+ARTIFACT_ROW_FIELDS = (
+    "id",
+    "type",
+    "name",
+    "created_at",
+    "updated_at",
+    "latest_version_id",
+    "collection_name",
+    "latest_hash",
+    "latest_metadata",
+)
 
-def artifact_list(*, collection: str | None = None) -> QuerySet[Artifact]:
-    artifacts = Artifact.objects.select_related("collection", "latest_version")
+
+def artifact_rows(*, collection: str | None = None) -> QuerySet:
+    """Artifacts as plain rows (dicts) with their collection's name and their latest
+    version's hash and metadata: listing thousands stays one cheap query, no model objects."""
+    artifacts = Artifact.objects.annotate(
+        collection_name=F("collection__name"),
+        latest_hash=F("latest_version__content_hash"),
+        latest_metadata=F("latest_version__metadata"),
+    )
     if collection:
         artifacts = artifacts.filter(collection__name=collection)
-    return artifacts.order_by("collection__name", "type", "name_key")
+    return artifacts.order_by("collection_name", "type", "name_key").values(*ARTIFACT_ROW_FIELDS)
 
 
 def plugin_children(

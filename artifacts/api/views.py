@@ -63,8 +63,10 @@ class ArtifactViewSet(viewsets.ReadOnlyModelViewSet):
     filter_backends = [DjangoFilterBackend]
     filterset_class = ArtifactFilter
 
-    def get_queryset(self) -> QuerySet[Artifact]:
-        return selectors.artifact_list()
+    def get_queryset(self) -> QuerySet:
+        if self.action in ("list", "retrieve"):
+            return selectors.artifact_rows()
+        return Artifact.objects.all()
 
     @extend_schema(
         summary="The versions of an artifact, newest first", responses=VersionSerializer(many=True)
