@@ -81,6 +81,9 @@ def _iso(value: datetime) -> str:
 
 class VersionFileSerializer(serializers.ModelSerializer):
     mode = serializers.CharField(source="mode_text", help_text="100755 or 100644")
+    # Declared, not derived from the model: the derived ranges differ between databases and
+    # the committed schema must not.
+    size = serializers.IntegerField(read_only=True)
 
     class Meta:
         model = VersionFile
@@ -88,6 +91,8 @@ class VersionFileSerializer(serializers.ModelSerializer):
 
 
 class VersionSerializer(serializers.ModelSerializer):
+    size = serializers.IntegerField(read_only=True)
+    file_count = serializers.IntegerField(read_only=True)
     is_latest = serializers.SerializerMethodField()
     metadata = serializers.SerializerMethodField()
     files = VersionFileSerializer(many=True, read_only=True)
