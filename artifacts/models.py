@@ -30,9 +30,9 @@ class ArtifactType(models.TextChoices):
     PLUGIN = "plugin", "Plugin"
 
 
-# The folder each type's latest versions live in (collections/<c>/<folder>/) and, in the sync
-# engine, the type's plural. One mapping for the whole site.
-TYPE_FOLDERS: dict[str, str] = {
+# Each type's plural: the folder its latest versions live in (collections/<c>/<plural>/) and
+# the sync engine's name for the type (PLUGIN is one of them). One mapping for the whole site.
+TYPE_PLURALS: dict[str, str] = {
     ArtifactType.SKILL: "skills",
     ArtifactType.COMMAND: "commands",
     ArtifactType.AGENT: "agents",

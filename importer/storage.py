@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 from django.conf import settings
 
-from artifacts.models import TYPE_FOLDERS, ArtifactType
+from artifacts.models import TYPE_PLURALS, ArtifactType
 from importer.errors import Rule, StorageFailed
 from importer.hashing import Limits, TreeFile, hash_bytes, hash_file, hash_stream
 
@@ -209,7 +209,7 @@ class StagingArea:
 
 def view_path(base: Path, artifact_type: str, name: str) -> Path:
     """Where the latest version of an artifact is shown under ``collections/<name>/``."""
-    folder = base / TYPE_FOLDERS[artifact_type]
+    folder = base / TYPE_PLURALS[artifact_type]
     if artifact_type in (ArtifactType.COMMAND, ArtifactType.AGENT):
         return folder / f"{name}.md"
     if artifact_type == ArtifactType.MCP:

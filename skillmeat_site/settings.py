@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "artifacts",
     "importer",
+    "deploy",
 ]
 
 MIDDLEWARE = [
@@ -113,6 +114,9 @@ SKILLMEAT_MAX_TOTAL_BYTES = env.int("SKILLMEAT_MAX_TOTAL_BYTES", default=512 * 1
 SKILLMEAT_MAX_FILE_BYTES = env.int("SKILLMEAT_MAX_FILE_BYTES", default=64 * 1024 * 1024)
 SKILLMEAT_MAX_FILES = env.int("SKILLMEAT_MAX_FILES", default=20_000)
 SKILLMEAT_MAX_DEPTH = env.int("SKILLMEAT_MAX_DEPTH", default=32)
+# verify_collection --repair removes unneeded blobs and tmp/ leftovers only once they are older
+# than this (an import running right now may still need them).
+SKILLMEAT_REPAIR_GRACE_SECONDS = env.int("SKILLMEAT_REPAIR_GRACE_SECONDS", default=3600)
 
 # Production hardening: on unless DEBUG, each switchable for a site behind a TLS proxy.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)

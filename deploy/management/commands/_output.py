@@ -1,0 +1,32 @@
+"""Shared output of the sync engine's commands: one JSON document or readable lines on
+stdout, errors on stderr with exit status 1."""
+
+import json
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from importer.errors import ImportError_
+
+
+def print_json(command: BaseCommand, document: Any) -> None:
+    command.stdout.write(json.dumps(document, indent=2, default=str))
+
+
+def fail(command: BaseCommand, error: ImportError_, *, as_json: bool = False) -> None:
+    if as_json:
+        print_json(
+            command, {"error": {"path": error.path, "rule": error.rule, "message": error.message}}
+        )
+    command.stderr.write(f"error: {error}")
+    sys.exit(1)
+
+
+class PluginVersionOption:
+    """Lets a command define ``--version HASH`` (Django's own --version prints Django's)."""
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> Any:
+        return super().create_parser(  # type: ignore[misc]
+            prog_name, subcommand, conflict_handler="resolve", **kwargs
+        )

@@ -1,0 +1,69 @@
+"""``manage.py deploy_plugin NAME --project DIR``: deploy a plugin into a Claude Code project."""
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from artifacts.models import DEFAULT_COLLECTION
+from deploy.management.commands._output import PluginVersionOption, fail, print_json
+from deploy.services import ModifiedInProject, plugin_deploy
+from importer.errors import ImportError_
+
+
+class Command(PluginVersionOption, BaseCommand):
+    help = (
+        "Write a plugin's children at their pinned versions into a project's .claude/ folder, "
+        "merge its hooks into .claude/settings.json and its MCP servers into .mcp.json."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name", help="The plugin's name.")
+        parser.add_argument("--project", required=True, type=Path, help="The project folder.")
+        parser.add_argument("--collection", default=DEFAULT_COLLECTION)
+        parser.add_argument(
+            "--version",
+            dest="plugin_version",
+            help="A version's content hash (or a unique prefix).",
+        )
+        parser.add_argument("--platform", default="claude-code")
+        parser.add_argument(
+            "--force", action="store_true", help="Overwrite files changed in the project."
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Say what would be written; write nothing."
+        )
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            result = plugin_deploy(
+                name=options["name"],
+                project=options["project"],
+                collection=options["collection"],
+                version=options["plugin_version"],
+                platform=options["platform"],
+                force=options["force"],
+                dry_run=options["dry_run"],
+            )
+        except ModifiedInProject as modified:
+            if not options["json"]:
+                for path in modified.paths:
+                    self.stdout.write(f"modified in the project: {path}")
+            fail(self, modified, as_json=options["json"])
+        except ImportError_ as error:
+            fail(self, error, as_json=options["json"])
+        if options["json"]:
+            print_json(self, asdict(result))
+            return
+        verb = "would write" if result.dry_run else "wrote"
+        self.stdout.write(f"{result.plugin} {result.version_hash[:12]} -> {result.project}")
+        for path in result.written:
+            self.stdout.write(f"  {verb} {path}")
+        for path in result.removed:
+            self.stdout.write(f"  removed {path} (no longer in the plugin)")
+        for server in result.mcp_servers:
+            self.stdout.write(f"  MCP server {server!r} in .mcp.json")
+        for event in result.hook_events:
+            self.stdout.write(f"  hooks for {event} in .claude/settings.json")

@@ -1,0 +1,478 @@
+"""The sync engine's services: deploy a plugin into a project, report the status of what was
+deployed, undeploy it. Files go through a temporary path and an atomic rename; settings and
+.mcp.json entries of the user or of other plugins are left as they are."""
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+
+from artifacts.models import DEFAULT_COLLECTION, Artifact, ArtifactType, Version, normalize_name
+from deploy.models import DeployedItem, Deployment, ItemKind
+from deploy.targets import (
+    CLAUDE_DIR,
+    MCP_FILE,
+    SETTINGS_FILE,
+    DeploymentPlan,
+    Target,
+    current_hash,
+    plan_deployment,
+    read_json,
+)
+from importer.errors import ImportError_, Rule, ValidationFailed
+from importer.hashing import TreeFile, hash_mcp_config
+from importer.storage import BlobStore, rebuild_files
+
+SUPPORTED_PLATFORMS = ("claude-code",)
+
+
+class DeployError(ImportError_):
+    code = "deploy_failed"
+
+
+class ModifiedInProject(DeployError):  # noqa: N818 - named like its domain siblings
+    """Files the user changed since the last deploy (or never deployed by us)."""
+
+    code = "modified_in_project"
+
+    def __init__(self, paths: list[str]) -> None:
+        self.paths = paths
+        super().__init__(
+            "changed in the project since the last deploy (use --force to overwrite): "
+            + ", ".join(paths),
+            path=paths[0],
+            rule="modified_in_project",
+        )
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    plugin: str
+    project: str
+    version_hash: str
+    dry_run: bool
+    written: list[str]
+    removed: list[str]
+    mcp_servers: list[str]
+    hook_events: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ChildStatus:
+    type: str
+    name: str
+    path: str
+    state: str
+    deployed_hash: str
+    current_hash: str | None
+    latest_hash: str | None
+
+
+@dataclass(frozen=True)
+class PluginStatus:
+    name: str
+    version_hash: str
+    children: list[ChildStatus] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class UndeployResult:
+    plugin: str
+    project: str
+    removed: list[str]
+    kept: list[str]
+
+
+def project_key(project: Path) -> str:
+    return str(Path(project).expanduser().resolve())
+
+
+def find_plugin(name: str, collection: str) -> Artifact:
+    plugin = (
+        Artifact.objects.select_related("latest_version")
+        .filter(
+            collection__name=collection, type=ArtifactType.PLUGIN, name_key=normalize_name(name)
+        )
+        .first()
+    )
+    if plugin is None:
+        raise DeployError(
+            f"no plugin {name!r} in collection {collection!r}", path=name, rule=Rule.NOT_FOUND
+        )
+    return plugin
+
+
+def plugin_version(plugin: Artifact, reference: str | None) -> Version:
+    if not reference:
+        assert plugin.latest_version is not None
+        return plugin.latest_version
+    matches = list(
+        Version.objects.filter(artifact=plugin, content_hash__startswith=reference.lower())[:2]
+    )
+    if len(matches) != 1:
+        problem = "no" if not matches else "more than one"
+        raise DeployError(
+            f"{problem} version of {plugin.name!r} has a hash starting with {reference!r}",
+            path=reference,
+            rule=Rule.NOT_FOUND,
+        )
+    return matches[0]
+
+
+def check_platform(platform: str) -> None:
+    if platform not in SUPPORTED_PLATFORMS:
+        raise DeployError(
+            f"unsupported platform {platform!r} (supported: {', '.join(SUPPORTED_PLATFORMS)})",
+            path=platform,
+            rule="unsupported_platform",
+        )
+
+
+# --- deploy -------------------------------------------------------------------------------
+
+
+def plugin_deploy(
+    *,
+    name: str,
+    project: Path,
+    collection: str = DEFAULT_COLLECTION,
+    version: str | None = None,
+    platform: str = "claude-code",
+    force: bool = False,
+    dry_run: bool = False,
+    store: BlobStore | None = None,
+) -> DeployResult:
+    """Deploy a plugin (latest or chosen version) into a Claude Code project."""
+    check_platform(platform)
+    root = Path(project_key(project))
+    if not root.is_dir():
+        raise DeployError("project folder does not exist", path=str(root), rule=Rule.NOT_FOUND)
+    store = store or BlobStore()
+    plugin = find_plugin(name, collection)
+    chosen = plugin_version(plugin, version)
+    plan = plan_deployment(plugin, chosen, _hooks_json(store, chosen))
+    previous = (
+        Deployment.objects.filter(project=str(root), plugin=plugin)
+        .prefetch_related("items")
+        .first()
+    )
+    previous_items = {item.path: item for item in previous.items.all()} if previous else {}
+    conflicts = _conflicts(root, plan.targets, previous_items)
+    if conflicts and not force:
+        raise ModifiedInProject(conflicts)
+    stale = _stale_items(root, plan, previous_items, force)
+    result = DeployResult(
+        plugin=plugin.name,
+        project=str(root),
+        version_hash=chosen.content_hash,
+        dry_run=dry_run,
+        written=[t.path for t in plan.targets if t.kind != ItemKind.MCP_ENTRY],
+        removed=[item.path for item in stale],
+        mcp_servers=[t.path for t in plan.targets if t.kind == ItemKind.MCP_ENTRY],
+        hook_events=sorted(plan.hooks),
+    )
+    if dry_run:
+        return result
+    for target in plan.targets:
+        if target.kind != ItemKind.MCP_ENTRY:
+            _write_target(root, target, store)
+    for item in stale:
+        _remove_path(root, item.path)
+    _merge_mcp(root, plan, previous_items, force)
+    _merge_hooks(root, plan.hooks, previous.settings_hooks if previous else {})
+    _record(root, plan, platform)
+    return result
+
+
+def _hooks_json(store: BlobStore, version: Version) -> bytes | None:
+    hooks = version.files.filter(path="hooks/hooks.json").first()
+    return store.read(hooks.blob_hash) if hooks else None
+
+
+def _conflicts(
+    root: Path, targets: list[Target], previous: Mapping[str, DeployedItem]
+) -> list[str]:
+    """Paths holding something other than what we deployed there, or what we are about to."""
+    conflicts = []
+    for target in targets:
+        now = current_hash(root, target.kind, target.path)
+        if now is None or now == target.deployed_hash:
+            continue
+        earlier = previous.get(target.path)
+        if earlier is not None and now == earlier.deployed_hash:
+            continue
+        conflicts.append(
+            target.path if target.kind != ItemKind.MCP_ENTRY else f"{MCP_FILE}#{target.path}"
+        )
+    return conflicts
+
+
+def _stale_items(
+    root: Path, plan: DeploymentPlan, previous: Mapping[str, DeployedItem], force: bool
+) -> list[DeployedItem]:
+    """What the previous deployment wrote that this one no longer does (unchanged ones)."""
+    wanted = {t.path for t in plan.targets}
+    stale = []
+    for path, item in previous.items():
+        if path in wanted or item.kind == ItemKind.MCP_ENTRY:
+            continue
+        now = current_hash(root, item.kind, path)
+        if now is not None and (force or now == item.deployed_hash):
+            stale.append(item)
+    return stale
+
+
+@contextlib.contextmanager
+def _temporary_beside(final: Path) -> Iterator[Path]:
+    """A temporary path in the same folder as ``final`` (so the rename is atomic)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".skillmeat-", dir=final.parent))
+    try:
+        yield scratch / "new"
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _write_target(root: Path, target: Target, store: BlobStore) -> None:
+    final = root / target.path
+    with _temporary_beside(final) as staged:
+        if target.kind == ItemKind.FILE:
+            (only,) = target.files
+            _copy_file(store, only, staged)
+            os.replace(staged, final)
+            return
+        staged.mkdir()
+        rebuild_files(store, target.files, staged)
+        if final.exists():
+            aside = staged.parent / "old"
+            os.rename(final, aside)
+        os.rename(staged, final)
+
+
+def _copy_file(store: BlobStore, tree_file: TreeFile, destination: Path) -> None:
+    shutil.copyfile(store.path_for(tree_file.sha256), destination)
+    os.chmod(destination, tree_file.mode & 0o777)
+
+
+def _remove_path(root: Path, path: str) -> None:
+    location = root / path
+    if location.is_dir() and not location.is_symlink():
+        shutil.rmtree(location)
+    else:
+        location.unlink(missing_ok=True)
+    _remove_empty_parents(root, location.parent)
+
+
+def _remove_empty_parents(root: Path, folder: Path) -> None:
+    stop = root / CLAUDE_DIR
+    while folder != stop and stop in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
+def write_json(path: Path, document: dict[str, Any]) -> None:
+    with _temporary_beside(path) as staged:
+        staged.write_text(
+            json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        os.replace(staged, path)
+
+
+def _merge_mcp(
+    root: Path, plan: DeploymentPlan, previous: Mapping[str, DeployedItem], force: bool
+) -> None:
+    servers_now = {t.path: t.mcp_config for t in plan.targets if t.kind == ItemKind.MCP_ENTRY}
+    ours_before = [item for item in previous.values() if item.kind == ItemKind.MCP_ENTRY]
+    if not servers_now and not ours_before:
+        return
+    document = read_json(root / MCP_FILE)
+    servers = document.setdefault("mcpServers", {})
+    for item in ours_before:
+        if item.path not in servers_now and _unchanged_entry(servers, item, force):
+            del servers[item.path]
+    servers.update(servers_now)
+    write_json(root / MCP_FILE, document)
+
+
+def _unchanged_entry(servers: Mapping[str, Any], item: DeployedItem, force: bool) -> bool:
+    entry = servers.get(item.path)
+    return entry is not None and (force or hash_mcp_config(entry) == item.deployed_hash)
+
+
+def _merge_hooks(
+    root: Path, hooks: dict[str, list[Any]], previous: Mapping[str, list[Any]]
+) -> None:
+    if not hooks and not previous:
+        return
+    path = root / SETTINGS_FILE
+    document = read_json(path)
+    current = document.setdefault("hooks", {})
+    _take_out_groups(current, previous)
+    for event, groups in hooks.items():
+        current.setdefault(event, []).extend(groups)
+    if not current:
+        del document["hooks"]
+    write_json(path, document)
+
+
+def _take_out_groups(
+    current: dict[str, list[Any]], groups_by_event: Mapping[str, list[Any]]
+) -> None:
+    """Remove exactly the hook groups a deployment added (one occurrence each)."""
+    for event, groups in groups_by_event.items():
+        present = current.get(event, [])
+        for group in groups:
+            if group in present:
+                present.remove(group)
+        if event in current and not present:
+            del current[event]
+
+
+@transaction.atomic
+def _record(root: Path, plan: DeploymentPlan, platform: str) -> None:
+    Deployment.objects.filter(project=str(root), plugin=plan.plugin).delete()
+    deployment = Deployment.objects.create(
+        project=str(root),
+        platform=platform,
+        plugin=plan.plugin,
+        plugin_version=plan.version,
+        settings_hooks=plan.hooks,
+    )
+    DeployedItem.objects.bulk_create(
+        DeployedItem(
+            deployment=deployment,
+            child=t.child,
+            child_type=t.child_type,
+            child_name=t.child_name,
+            path=t.path,
+            kind=t.kind,
+            version_hash=t.version_hash,
+            deployed_hash=t.deployed_hash,
+        )
+        for t in plan.targets
+    )
+
+
+# --- status -------------------------------------------------------------------------------
+
+
+def project_status(project: Path) -> list[PluginStatus]:
+    """Each deployed child's one state: missing, modified, outdated or in_sync."""
+    root = Path(project_key(project))
+    deployments = (
+        Deployment.objects.filter(project=str(root))
+        .select_related("plugin", "plugin_version")
+        .prefetch_related("items__child__latest_version")
+    )
+    return [
+        PluginStatus(
+            name=d.plugin.name,
+            version_hash=d.plugin_version.content_hash,
+            children=[
+                _child_status(root, item)
+                for item in d.items.all()
+                if item.child_type != ArtifactType.PLUGIN
+            ],
+        )
+        for d in deployments
+    ]
+
+
+def _child_status(root: Path, item: DeployedItem) -> ChildStatus:
+    now = current_hash(root, item.kind, item.path)
+    latest = item.child.latest_version if item.child else None
+    latest_hash = latest.content_hash if latest else None
+    if now is None:
+        state = "missing"
+    elif now != item.deployed_hash:
+        state = "modified"
+    elif latest_hash != item.version_hash:
+        state = "outdated"
+    else:
+        state = "in_sync"
+    path = item.path if item.kind != ItemKind.MCP_ENTRY else f"{MCP_FILE}#{item.path}"
+    return ChildStatus(
+        item.child_type, item.child_name, path, state, item.deployed_hash, now, latest_hash
+    )
+
+
+def status_document(project: Path) -> dict[str, Any]:
+    return {
+        "project": project_key(project),
+        "plugins": [asdict(status) for status in project_status(project)],
+    }
+
+
+# --- undeploy -----------------------------------------------------------------------------
+
+
+def plugin_undeploy(*, name: str, project: Path, force: bool = False) -> UndeployResult:
+    """Remove what a deployment wrote, and nothing else; changed files stay unless forced."""
+    root = Path(project_key(project))
+    deployment = (
+        Deployment.objects.filter(project=str(root), plugin__name_key=normalize_name(name))
+        .select_related("plugin")
+        .prefetch_related("items")
+        .first()
+    )
+    if deployment is None:
+        raise ValidationFailed(
+            f"plugin {name!r} is not deployed in this project", path=str(root), rule=Rule.NOT_FOUND
+        )
+    removed, kept = [], []
+    items = sorted(deployment.items.all(), key=lambda i: i.path)
+    for item in items:
+        if item.kind == ItemKind.MCP_ENTRY:
+            continue
+        if any(item.path.startswith(f"{gone}/") for gone in removed):
+            continue
+        now = current_hash(root, item.kind, item.path)
+        if now is None:
+            continue
+        if force or now == item.deployed_hash:
+            _remove_path(root, item.path)
+            removed.append(item.path)
+        else:
+            kept.append(item.path)
+    removed_entries, kept_entries = _remove_mcp_entries(
+        root, [i for i in items if i.kind == ItemKind.MCP_ENTRY], force
+    )
+    _merge_hooks(root, {}, deployment.settings_hooks)
+    deployment.delete()
+    return UndeployResult(
+        deployment.plugin.name, str(root), removed + removed_entries, kept + kept_entries
+    )
+
+
+def _remove_mcp_entries(
+    root: Path, items: list[DeployedItem], force: bool
+) -> tuple[list[str], list[str]]:
+    if not items:
+        return [], []
+    document = read_json(root / MCP_FILE)
+    servers = document.get("mcpServers", {})
+    removed, kept = [], []
+    for item in items:
+        label = f"{MCP_FILE}#{item.path}"
+        if item.path not in servers:
+            continue
+        if _unchanged_entry(servers, item, force):
+            del servers[item.path]
+            removed.append(label)
+        else:
+            kept.append(label)
+    write_json(root / MCP_FILE, document)
+    return removed, kept

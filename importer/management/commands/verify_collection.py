@@ -1,0 +1,49 @@
+"""``manage.py verify_collection [--collection C] [--repair] [--json]``: check (and repair) the
+storage root against the database. Exit 0 when everything holds, 1 when a problem remains."""
+
+import json
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from importer.verify import collection_verify
+
+
+class Command(BaseCommand):
+    help = (
+        "Check blobs (present, re-hashing to their names), versions (files rebuild to their "
+        "hash) and views (equal to the latest versions); list unneeded blobs and leftovers."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--collection", help="Check the views of this collection only.")
+        parser.add_argument(
+            "--repair",
+            action="store_true",
+            help="Rebuild views, set corrupted blobs aside, remove unneeded blobs and leftovers.",
+        )
+        parser.add_argument(
+            "--grace-seconds",
+            type=int,
+            help="Age before repair removes unneeded blobs and leftovers.",
+        )
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        report = collection_verify(
+            collection=options["collection"],
+            repair=options["repair"],
+            grace_seconds=options["grace_seconds"],
+        )
+        if options["json"]:
+            self.stdout.write(json.dumps(report.as_dict(), indent=2))
+        else:
+            for line in report.repaired:
+                self.stdout.write(f"repaired {line}")
+            for problem in report.problems:
+                versions = f" (versions: {', '.join(problem.versions)})" if problem.versions else ""
+                self.stdout.write(f"{problem.kind}: {problem.path}: {problem.message}{versions}")
+            self.stdout.write("ok" if report.ok else f"{len(report.problems)} problem(s)")
+        if not report.ok:
+            sys.exit(1)
