@@ -58,7 +58,7 @@ def _write_zip(path: Path, top: str, files: list[VersionFile], store: BlobStore)
 def _write_tar(path: Path, top: str, files: list[VersionFile], store: BlobStore) -> None:
     with (
         path.open("wb") as raw,
-        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as zipped,
+        gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as zipped,
         tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as bundle,
     ):
         for version_file in files:

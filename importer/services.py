@@ -285,6 +285,7 @@ class _ImportRun:
                 views.discard()
                 self._remove_unneeded_blobs(added)
                 raise
+            self.options.step("committed")
             return resolutions, views.swap_all()
 
     def _transaction(self, plan: PluginPlan, views: ViewWriter) -> list[Resolution]:
