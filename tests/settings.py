@@ -14,3 +14,10 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 from skillmeat_site.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory: tests that run the importer in a real subprocess (killed mid-import,
+    # concurrent writers) must share the test database with it.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(os.environ["SKILLMEAT_HOME"], "test.sqlite3")
+    }

@@ -1,5 +1,6 @@
-"""Concurrent imports of overlapping plugins (PostgreSQL): several processes at once, and a
-writer that bypasses the import lock. Never a duplicate, never an IntegrityError."""
+"""Concurrent imports of overlapping plugins: several processes at once (SQLite and
+PostgreSQL), and a writer that bypasses the import lock (PostgreSQL). Never a duplicate,
+never an IntegrityError."""
 
 import json
 import os
@@ -24,13 +25,11 @@ from importer.results import DedupDecision
 from importer.services import import_paths
 from tests.plugins import full_plugin, manifest
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
-        reason="concurrency across processes is tested on PostgreSQL",
-    ),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
+on_postgres = pytest.mark.skipif(
+    not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+    reason="a rival writer inside our transaction needs PostgreSQL (SQLite has one writer)",
+)
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -49,7 +48,10 @@ def overlapping_plugin(index: int) -> dict:
 
 def test_four_processes_importing_overlapping_plugins(make_tree, skillmeat_home):
     database = settings.DATABASES["default"]
-    url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    if database["ENGINE"].endswith("sqlite3"):
+        url = f"sqlite:///{database['NAME']}"
+    else:
+        url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -91,6 +93,7 @@ def test_four_processes_importing_overlapping_plugins(make_tree, skillmeat_home)
     assert Artifact.objects.count() == 4 + 1 + 1 + 1 + 4 + 1
 
 
+@on_postgres
 def test_a_writer_that_bypassed_the_lock_is_recovered_by_rereading(make_tree):
     """Another writer commits the same new child between our reads and our writes."""
     root = make_tree(full_plugin())

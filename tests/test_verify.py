@@ -1,0 +1,156 @@
+"""verify_collection finds what is wrong with the storage root and --repair fixes what can
+be fixed, never deleting a blob a row needs; a SIGKILLed import is reported and repaired."""
+
+import json
+import os
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from artifacts.models import Artifact, Version, VersionFile
+from importer.services import import_paths
+from importer.storage import BlobStore
+from importer.verify import collection_verify
+from tests.plugins import full_plugin, row_counts
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def toolbox(make_tree):
+    root = make_tree(full_plugin())
+    assert import_paths([root]).failed == []
+    return root
+
+
+def kinds(report):
+    return sorted(p.kind for p in report.problems)
+
+
+def blob_of(path):
+    version_file = VersionFile.objects.filter(path=path).first()
+    return BlobStore().path_for(version_file.blob_hash)
+
+
+def test_a_clean_collection_verifies(toolbox):
+    assert collection_verify().ok
+    out = StringIO()
+    call_command("verify_collection", "--json", stdout=out)
+    assert json.loads(out.getvalue()) == {"ok": True, "problems": [], "repaired": []}
+
+
+def test_a_missing_blob_names_the_versions_and_reimporting_heals_it(toolbox):
+    blob = blob_of("scripts/extract.py")
+    blob.unlink()
+    report = collection_verify(repair=True, grace_seconds=0)
+    (problem,) = report.problems
+    assert problem.kind == "missing_blob"
+    skill = Version.objects.get(artifact__name="pdf")
+    plugin = Artifact.objects.get(type="plugin").latest_version
+    assert set(problem.versions) == {
+        f"skill:pdf@{skill.content_hash[:12]}",
+        f"plugin:toolbox@{plugin.content_hash[:12]}",
+    }
+    with pytest.raises(SystemExit) as exit_:
+        call_command("verify_collection", stdout=StringIO())
+    assert exit_.value.code == 1
+    import_paths([toolbox])
+    assert collection_verify().ok
+
+
+def test_a_corrupted_blob_is_set_aside_and_healed_by_reimporting(toolbox, skillmeat_home):
+    blob = blob_of("SKILL.md")
+    os.chmod(blob, 0o644)
+    blob.write_bytes(b"bit rot")
+    report = collection_verify()
+    assert kinds(report) == ["corrupt_blob"]
+    repaired = collection_verify(repair=True, grace_seconds=0)
+    assert kinds(repaired) == ["missing_blob"]  # set aside; the row's versions are named
+    assert list((skillmeat_home / "quarantine").rglob("*"))
+    import_paths([toolbox])
+    assert collection_verify().ok
+
+
+def test_a_stale_and_a_missing_view_are_rebuilt(toolbox, skillmeat_home):
+    views = skillmeat_home / "collections/default"
+    (views / "commands/greet.md").write_text("edited in place\n")
+    (views / "skills/xlsx/SKILL.md").unlink()
+    os.unlink(views / "agents/reviewer.md")
+    report = collection_verify()
+    assert kinds(report) == ["missing_view", "stale_view", "stale_view"]
+    repaired = collection_verify(repair=True)
+    assert repaired.ok
+    assert len(repaired.repaired) == 3
+    assert (views / "commands/greet.md").read_bytes() == (
+        toolbox / "commands/greet.md"
+    ).read_bytes()
+
+
+def test_unneeded_blobs_and_unexpected_views(toolbox, skillmeat_home):
+    store = BlobStore()
+    digest, _ = store.put_bytes(b"nobody needs me")
+    (skillmeat_home / "collections/default/skills/ghost").mkdir()
+    report = collection_verify()
+    assert kinds(report) == ["unexpected_view", "unneeded_blob"]
+    kept = collection_verify(repair=True, grace_seconds=3600)
+    assert kinds(kept) == ["unneeded_blob"]  # too young to remove
+    assert store.has(digest)
+    assert collection_verify(repair=True, grace_seconds=0).ok
+    assert not store.has(digest)
+    needed = set(VersionFile.objects.values_list("blob_hash", flat=True))
+    assert needed <= set(store.all_digests())
+
+
+def kill_during_import(step, path, env):
+    done = subprocess.run(
+        [sys.executable, "tests/kill_import.py", step, str(path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+    )
+    assert done.returncode == -9, done.stderr.decode()
+
+
+@pytest.fixture
+def subprocess_env(skillmeat_home):
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        url = f"sqlite:///{database['NAME']}"
+    else:
+        url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SKILLMEAT_HOME": str(skillmeat_home),
+        "DJANGO_SETTINGS_MODULE": "skillmeat_site.settings",
+        "SECRET_KEY": "kill-test-" + "x" * 40,
+    }
+
+
+@pytest.mark.parametrize("step", ["blobs", "commit", "committed"])
+def test_a_sigkilled_import_is_reported_and_repaired(toolbox, make_tree, subprocess_env, step):
+    changed = make_tree(full_plugin(**{"commands/greet.md": "v2\n", "skills/pdf/SKILL.md": "v2\n"}))
+    before = row_counts()
+    kill_during_import(step, changed, subprocess_env)
+    report = collection_verify(grace_seconds=0)
+    assert not report.ok
+    assert "leftover" in kinds(report)
+    repaired = collection_verify(repair=True, grace_seconds=0)
+    assert repaired.ok, repaired.problems
+    plugin = Artifact.objects.get(type="plugin")
+    if step == "committed":
+        # The transaction committed before the kill: its rows stand and the views follow them.
+        assert plugin.versions.count() == 2
+        views = Path(subprocess_env["SKILLMEAT_HOME"]) / "collections/default"
+        assert (views / "commands/greet.md").read_text() == "v2\n"
+    else:
+        assert row_counts() == {**before, "ImportRecord": before["ImportRecord"]}
+        assert plugin.versions.count() == 1
+    needed = set(VersionFile.objects.values_list("blob_hash", flat=True))
+    assert needed <= set(BlobStore().all_digests())
