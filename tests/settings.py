@@ -12,6 +12,7 @@ os.environ.setdefault("SKILLMEAT_HOME", tempfile.mkdtemp(prefix="skillmeat-tests
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 
 from skillmeat_site.settings import *  # noqa: F403
+from skillmeat_site.settings import DATABASES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
