@@ -74,6 +74,8 @@ def plugin_id(name="toolbox"):
         ("get", "/artifacts/00000000-0000-0000-0000-000000000000/versions/"),
         ("get", "/artifacts/00000000-0000-0000-0000-000000000000/associations/"),
         ("post", "/imports/"),
+        ("get", "/deployments/"),
+        ("get", "/project-status/?project=/tmp"),
         ("get", "/schema/"),
         ("get", "/docs/"),
     ],

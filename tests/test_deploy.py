@@ -265,3 +265,21 @@ def test_export_command(toolbox, tmp_path):
     assert (tmp_path / "t.tgz").exists() and "toolbox" in out.getvalue()
     with pytest.raises(SystemExit):
         call_command("export_plugin", "absent", "-o", str(tmp_path / "x.zip"), stderr=StringIO())
+
+
+def test_the_api_and_the_admin_show_deployments(toolbox, project, admin_client):
+    plugin_deploy(name="toolbox", project=project)
+    (project / ".claude/commands/greet.md").write_text("edited\n")
+    listing = admin_client.get("/api/v1/deployments/").json()
+    (deployment,) = listing["results"]
+    assert deployment["plugin_name"] == "toolbox" and deployment["project"] == str(
+        project.resolve()
+    )
+    status = admin_client.get("/api/v1/project-status/", {"project": str(project)}).json()
+    assert status == status_document(project)
+    states = {c["name"]: c["state"] for c in status["plugins"][0]["children"]}
+    assert states["greet"] == "modified" and states["pdf"] == "in_sync"
+    assert admin_client.get("/api/v1/project-status/").status_code == 400
+    page = admin_client.get(f"/admin/deploy/deployment/{Deployment.objects.get().pk}/change/")
+    assert page.status_code == 200
+    assert b"<strong>modified</strong> command greet" in page.content

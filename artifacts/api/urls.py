@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from artifacts.api.views import ArtifactViewSet, CollectionViewSet, ImportView
+from deploy.api import DeploymentViewSet, ProjectStatusView
 
 
 class OptionalSlashRouter(DefaultRouter):
@@ -20,9 +21,11 @@ class OptionalSlashRouter(DefaultRouter):
 router = OptionalSlashRouter()
 router.register("collections", CollectionViewSet, basename="collection")
 router.register("artifacts", ArtifactViewSet, basename="artifact")
+router.register("deployments", DeploymentViewSet, basename="deployment")
 
 urlpatterns = [
     re_path(r"^imports/?$", ImportView.as_view(), name="import"),
+    re_path(r"^project-status/?$", ProjectStatusView.as_view(), name="project-status"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     *router.urls,

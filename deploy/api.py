@@ -1,0 +1,79 @@
+"""Read-only API of the sync engine: deployments, and the status of a project's deployed
+children (the document of ``sync_status --json``)."""
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from artifacts.api.serializers import ErrorSerializer
+from deploy.models import Deployment
+from deploy.services import status_document
+
+
+class DeploymentSerializer(serializers.ModelSerializer):
+    plugin_id = serializers.UUIDField(source="plugin.id", read_only=True)
+    plugin_name = serializers.CharField(source="plugin.name", read_only=True)
+    version_hash = serializers.CharField(source="plugin_version.content_hash", read_only=True)
+
+    class Meta:
+        model = Deployment
+        fields = [
+            "id",
+            "project",
+            "platform",
+            "plugin_id",
+            "plugin_name",
+            "version_hash",
+            "deployed_at",
+        ]
+
+
+class ChildStateSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    name = serializers.CharField()
+    path = serializers.CharField()
+    state = serializers.ChoiceField(choices=["missing", "modified", "outdated", "in_sync"])
+    deployed_hash = serializers.CharField()
+    current_hash = serializers.CharField(allow_null=True)
+    latest_hash = serializers.CharField(allow_null=True)
+
+
+class DeployedPluginSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    version_hash = serializers.CharField()
+    children = ChildStateSerializer(many=True)
+
+
+class ProjectStatusSerializer(serializers.Serializer):
+    project = serializers.CharField()
+    plugins = DeployedPluginSerializer(many=True)
+
+
+class DeploymentViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = DeploymentSerializer
+
+    def get_queryset(self) -> Any:
+        deployments = Deployment.objects.select_related("plugin", "plugin_version").order_by(
+            "project", "id"
+        )
+        project = self.request.query_params.get("project")
+        return deployments.filter(project=project) if project else deployments
+
+
+class ProjectStatusView(APIView):
+    @extend_schema(
+        summary="The state of every child deployed in a project",
+        parameters=[
+            OpenApiParameter("project", str, required=True, description="The project folder.")
+        ],
+        responses={200: ProjectStatusSerializer, 400: ErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        project = request.query_params.get("project")
+        if not project:
+            raise serializers.ValidationError({"project": ["This query parameter is required."]})
+        return Response(ProjectStatusSerializer(status_document(project)).data)
