@@ -16,6 +16,11 @@ class Deployment(models.Model):
     settings_hooks = models.JSONField(
         default=dict, blank=True, help_text="Hook groups merged into .claude/settings.json."
     )
+    created_files = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Project settings files this plugin's deployments created (removed when empty).",
+    )
     deployed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -188,9 +188,11 @@ def plugin_deploy(
             _write_target(root, target, store)
     for item in stale:
         _remove_path(root, item.path)
+    created = [f for f in (MCP_FILE, SETTINGS_FILE) if not (root / f).exists()]
+    created = sorted({*created, *(previous.created_files if previous else [])})
     _merge_mcp(root, plan, previous_items, force)
     _merge_hooks(root, plan.hooks, previous.settings_hooks if previous else {})
-    _record(root, plan, platform)
+    _record(root, plan, platform, [f for f in created if (root / f).exists()])
     return result
 
 
@@ -342,7 +344,7 @@ def _take_out_groups(
 
 
 @transaction.atomic
-def _record(root: Path, plan: DeploymentPlan, platform: str) -> None:
+def _record(root: Path, plan: DeploymentPlan, platform: str, created_files: list[str]) -> None:
     Deployment.objects.filter(project=str(root), plugin=plan.plugin).delete()
     deployment = Deployment.objects.create(
         project=str(root),
@@ -350,6 +352,7 @@ def _record(root: Path, plan: DeploymentPlan, platform: str) -> None:
         plugin=plan.plugin,
         plugin_version=plan.version,
         settings_hooks=plan.hooks,
+        created_files=created_files,
     )
     DeployedItem.objects.bulk_create(
         DeployedItem(
@@ -451,10 +454,25 @@ def plugin_undeploy(*, name: str, project: Path, force: bool = False) -> Undeplo
         root, [i for i in items if i.kind == ItemKind.MCP_ENTRY], force
     )
     _merge_hooks(root, {}, deployment.settings_hooks)
+    removed.extend(_remove_emptied_files(root, deployment.created_files))
     deployment.delete()
     return UndeployResult(
         deployment.plugin.name, str(root), removed + removed_entries, kept + kept_entries
     )
+
+
+def _remove_emptied_files(root: Path, created: list[str]) -> list[str]:
+    """Settings files the deployment created, once nothing is left in them."""
+    removed = []
+    for relative in created:
+        path = root / relative
+        document = read_json(path)
+        if document.get("mcpServers") == {}:
+            del document["mcpServers"]
+        if path.exists() and not document:
+            path.unlink()
+            removed.append(relative)
+    return removed
 
 
 def _remove_mcp_entries(

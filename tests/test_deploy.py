@@ -186,6 +186,12 @@ def test_deploy_refuses_to_overwrite_a_modified_file_and_undeploy_keeps_it(
     assert result.kept == [".claude/commands/greet.md"]
     assert greet.read_text() == "my own greeting\n"
     assert not (project / ".claude/agents/reviewer.md").exists()
+    # The settings files the deploy created are gone with their last entries.
+    assert sorted(str(p.relative_to(project)) for p in project.rglob("*")) == [
+        ".claude",
+        ".claude/commands",
+        ".claude/commands/greet.md",
+    ]
 
 
 def test_force_overwrites_and_a_file_we_never_wrote_is_a_conflict_too(toolbox, project):
