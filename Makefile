@@ -14,18 +14,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The checkout's local settings: development mode and a secret key of its own.
+.env:
+	printf 'DEBUG=1\nSECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > .env
+
+setup: $(STAMP) .env
 
 # Migrate the SQLite database under SKILLMEAT_HOME, make the admin account, import the
 # example plugin, and serve the site on $(HOST).
-run: export DEBUG ?= 1
-run: $(STAMP)
+run: $(STAMP) .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py import_plugin $(EXAMPLE)
 	$(PY) manage.py runserver $(HOST)
 
-test: $(STAMP)
+test: $(STAMP) .env
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

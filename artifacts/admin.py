@@ -5,7 +5,6 @@ import service. Hashes and versions are read-only: content changes only by impor
 
 import json
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 from django import forms
@@ -20,7 +19,7 @@ from django.utils.safestring import SafeString
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from artifacts import selectors
-from artifacts.api.uploads import LimitedUploadHandler, UploadTooLarge
+from artifacts.api.uploads import LimitedUploadHandler, UploadTooLarge, import_upload
 from artifacts.masking import configuration_for
 from artifacts.models import (
     DEFAULT_COLLECTION,
@@ -33,7 +32,6 @@ from artifacts.models import (
 )
 from importer.errors import ImportError_
 from importer.results import DedupDecision, ImportReport
-from importer.services import import_archive
 
 
 class ReadOnlyMixin:
@@ -269,9 +267,8 @@ class ArtifactAdmin(ReadOnlyMixin, admin.ModelAdmin):
             return None, None, form
         upload = form.cleaned_data["file"]
         try:
-            report = import_archive(
-                Path(upload.temporary_file_path()),
-                filename=Path(upload.name).name,
+            report = import_upload(
+                upload,
                 collection=form.cleaned_data["collection"],
                 dry_run=form.cleaned_data["dry_run"],
                 source_text=f"admin upload:{upload.name} by {request.user.get_username()}",

@@ -13,6 +13,10 @@ from django.core.management.utils import get_random_secret_key
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
+# A checkout's own .env (written by `make setup`: DEBUG=1 and a generated SECRET_KEY) lets
+# manage.py run locally without exports; variables set in the environment always win.
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DEBUG", default=False)
 

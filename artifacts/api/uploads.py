@@ -1,12 +1,17 @@
-"""An upload handler that caps the bytes of an uploaded archive while they stream in (Django
-itself does not cap file parts), writing them to a temporary file, never to memory."""
+"""Uploaded archives: a handler that caps their bytes while they stream in (Django itself does
+not cap file parts), writing them to a temporary file, never to memory; and their import."""
 
+from pathlib import Path
 from typing import Any
 
+from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http import HttpRequest
 from rest_framework import status
 from rest_framework.exceptions import APIException
+
+from importer.results import ImportReport
+from importer.services import import_archive
 
 
 class UploadTooLarge(APIException):
@@ -46,3 +51,16 @@ class LimitedUploadHandler(TemporaryFileUploadHandler):
             self.file.close()
             raise self._refuse()
         return super().receive_data_chunk(raw_data, start)
+
+
+def import_upload(
+    upload: TemporaryUploadedFile, *, collection: str, dry_run: bool, source_text: str
+) -> ImportReport:
+    """Import an archive uploaded through the API or the admin with the import service."""
+    return import_archive(
+        Path(upload.temporary_file_path()),
+        filename=Path(upload.name or "upload").name,
+        collection=collection,
+        dry_run=dry_run,
+        source_text=source_text,
+    )

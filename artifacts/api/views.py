@@ -2,7 +2,6 @@
 the import service, and serialize what comes back."""
 
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -31,10 +30,9 @@ from artifacts.api.serializers import (
     ImportRequestSerializer,
     VersionSerializer,
 )
-from artifacts.api.uploads import LimitedUploadHandler
+from artifacts.api.uploads import LimitedUploadHandler, import_upload
 from artifacts.models import Artifact, Collection, Version, VersionFile
 from importer.results import ImportReport
-from importer.services import import_archive
 
 
 class CanImport(permissions.BasePermission):
@@ -141,9 +139,8 @@ class ImportView(APIView):
         form = ImportRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         upload = form.validated_data["file"]
-        report = import_archive(
-            Path(upload.temporary_file_path()),
-            filename=Path(upload.name).name,
+        report = import_upload(
+            upload,
             collection=form.validated_data["collection"],
             dry_run=form.validated_data["dry_run"],
             source_text=f"upload:{upload.name}",
