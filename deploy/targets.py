@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from artifacts.models import Artifact, ArtifactAssociation, ArtifactType, Version, VersionFile
+from artifacts.models import (
+    TYPE_PLURALS,
+    Artifact,
+    ArtifactAssociation,
+    ArtifactType,
+    Version,
+    VersionFile,
+)
 from deploy.models import ItemKind
 from importer.errors import ImportError_
 from importer.hashing import TreeFile, hash_file, hash_mcp_config, scan_tree, tree_hash
@@ -24,7 +31,7 @@ UNREADABLE = "unreadable"
 
 
 def plugin_root(plugin_name: str) -> str:
-    return f"{CLAUDE_DIR}/plugins/{plugin_name}"
+    return f"{CLAUDE_DIR}/{TYPE_PLURALS[ArtifactType.PLUGIN]}/{plugin_name}"
 
 
 def resolve_plugin_root(value: Any, plugin_name: str) -> Any:
@@ -119,13 +126,16 @@ def _child_target(
         return Target(**common, path=child.name, kind=ItemKind.MCP_ENTRY, mcp_config=config)
     if child.type == ArtifactType.SKILL:
         return Target(
-            **common, path=f"{CLAUDE_DIR}/skills/{child.name}", kind=ItemKind.FOLDER, files=files
+            **common,
+            path=f"{CLAUDE_DIR}/{TYPE_PLURALS[child.type]}/{child.name}",
+            kind=ItemKind.FOLDER,
+            files=files,
         )
     if child.type == ArtifactType.HOOK:
         return Target(
             **common, path=f"{plugin_root(plugin_name)}/hooks", kind=ItemKind.FOLDER, files=files
         )
-    folder = "commands" if child.type == ArtifactType.COMMAND else "agents"
+    folder = TYPE_PLURALS[child.type]
     (only,) = files
     renamed = (TreeFile(PurePosixPath(child.name).name + ".md", only.mode, only.size, only.sha256),)
     return Target(
