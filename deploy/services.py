@@ -8,7 +8,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from deploy.targets import (
     read_json,
 )
 from importer.errors import ImportError_, Rule, ValidationFailed
-from importer.hashing import TreeFile, hash_mcp_config
+from importer.hashing import hash_mcp_config
 from importer.storage import BlobStore, rebuild_files
 
 SUPPORTED_PLATFORMS = ("claude-code",)
@@ -62,9 +62,6 @@ class DeployResult:
     removed: list[str]
     mcp_servers: list[str]
     hook_events: list[str]
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -250,7 +247,7 @@ def _write_target(root: Path, target: Target, store: BlobStore) -> None:
     with _temporary_beside(final) as staged:
         if target.kind == ItemKind.FILE:
             (only,) = target.files
-            _copy_file(store, only, staged)
+            rebuild_files(store, [replace(only, path=staged.name)], staged.parent)
             os.replace(staged, final)
             return
         staged.mkdir()
@@ -259,11 +256,6 @@ def _write_target(root: Path, target: Target, store: BlobStore) -> None:
             aside = staged.parent / "old"
             os.rename(final, aside)
         os.rename(staged, final)
-
-
-def _copy_file(store: BlobStore, tree_file: TreeFile, destination: Path) -> None:
-    shutil.copyfile(store.path_for(tree_file.sha256), destination)
-    os.chmod(destination, tree_file.mode & 0o777)
 
 
 def _remove_path(root: Path, path: str) -> None:

@@ -10,6 +10,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -242,9 +243,7 @@ class ViewWriter:
             rebuild_files(self.store, files, staged)
         else:
             (only,) = files
-            rebuild_files(
-                self.store, [TreeFile(staged.name, only.mode, only.size, only.sha256)], self.staging
-            )
+            rebuild_files(self.store, [replace(only, path=staged.name)], self.staging)
         self.pending.append((staged, view_path(self.base, artifact_type, name)))
 
     def swap_all(self) -> list[str]:
