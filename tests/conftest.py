@@ -65,3 +65,24 @@ def telemetry_capture():
     reader = InMemoryMetricReader()
     metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
     return exporter, reader
+
+
+@pytest.fixture
+def toolbox(make_tree: Callable[..., Path]) -> Path:
+    """The full example plugin of tests/plugins.py, imported; returns its folder."""
+    from importer.services import import_paths
+    from tests.plugins import full_plugin
+
+    root = make_tree(full_plugin())
+    assert import_paths([root]).failed == []
+    return root
+
+
+def count_queries(client, url: str) -> int:
+    """The exact number of queries a GET makes (it must answer 200)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured.captured_queries)

@@ -2,11 +2,10 @@
 files, the import page, read-only content, and constant query counts."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from artifacts.models import Artifact, Version
 from importer.services import import_paths
+from tests.conftest import count_queries
 from tests.plugins import full_plugin, make_zip, manifest, synthetic_plugin
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -94,12 +93,6 @@ def test_the_import_page(tmp_path, admin_client):
     assert "unsafe_archive_member" in failed.content.decode()
 
 
-def queries(client, url):
-    with CaptureQueriesContext(connection) as captured:
-        assert client.get(url).status_code == 200
-    return len(captured.captured_queries)
-
-
 def test_pages_load_in_a_constant_number_of_queries(make_tree, admin_client):
     pages = {}
     for size in (5, 50):
@@ -113,6 +106,8 @@ def test_pages_load_in_a_constant_number_of_queries(make_tree, admin_client):
             f"/admin/artifacts/version/{plugin.latest_version_id}/change/",
         ]
     for url in pages[5]:  # warm the process-wide caches (content types) first
-        queries(admin_client, url)
-    counts = {size: [queries(admin_client, url) for url in urls] for size, urls in pages.items()}
+        count_queries(admin_client, url)
+    counts = {
+        size: [count_queries(admin_client, url) for url in urls] for size, urls in pages.items()
+    }
     assert counts[5] == counts[50], counts

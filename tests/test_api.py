@@ -6,14 +6,13 @@ import os
 
 import pytest
 from django.contrib.auth.models import Permission, User
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from artifacts.models import Artifact, ArtifactAssociation, ImportRecord
 from importer.hashing import hash_directory
 from importer.services import import_paths
+from tests.conftest import count_queries
 from tests.plugins import (
     MCP_SERVERS,
     database_snapshot,
@@ -53,14 +52,6 @@ def importer_user():
     return client_for(user)
 
 
-@pytest.fixture
-def toolbox(make_tree):
-    root = make_tree(full_plugin())
-    report = import_paths([root])
-    assert report.failed == []
-    return root, report.results[0]
-
-
 def plugin_id(name="toolbox"):
     return str(Artifact.objects.get(type="plugin", name=name).pk)
 
@@ -95,7 +86,8 @@ def test_collections(reader, toolbox):
 
 
 def test_artifact_list_shape_filters_and_pagination(reader, toolbox):
-    root, result = toolbox
+    root = toolbox
+    plugin_hash = hash_directory(root)
     body = reader.get(f"{API}/artifacts/").json()
     assert set(body) == {"count", "next", "previous", "results"}
     assert body["count"] == 9
@@ -120,7 +112,7 @@ def test_artifact_list_shape_filters_and_pagination(reader, toolbox):
     assert names("?type=command&search=GIT") == ["git/commit"]
     assert names("?name=PDF") == ["pdf"]
     assert names(f"?content_hash={hash_directory(root / 'skills/pdf')}") == ["pdf"]
-    assert names(f"?content_hash={result.plugin_hash}") == ["toolbox"]
+    assert names(f"?content_hash={plugin_hash}") == ["toolbox"]
     assert names("?collection=default&type=hook") == ["toolbox"]
     assert names("?collection=nope") == []
     page = reader.get(f"{API}/artifacts?page_size=4&page=2").json()
@@ -132,7 +124,7 @@ def test_artifact_detail_and_unknown_or_malformed_ids(reader, toolbox):
     pid = plugin_id()
     body = reader.get(f"{API}/artifacts/{pid}").json()
     assert (body["id"], body["type"], body["name"]) == (pid, "plugin", "toolbox")
-    assert body["latest_version_hash"] == toolbox[1].plugin_hash
+    assert body["latest_version_hash"] == hash_directory(toolbox)
     for path in ("", "/versions/", "/associations/"):
         assert (
             reader.get(f"{API}/artifacts/11111111-2222-3333-4444-555555555555{path}").status_code
@@ -226,7 +218,7 @@ def test_association_query_parameters(reader, make_tree, toolbox):
     }
     assert len(reader.get(url, {"relationship_type": "contains"}).json()["children"]) == 8
     assert reader.get(url, {"relationship_type": "requires"}).json()["children"] == []
-    old_hash = toolbox[1].plugin_hash
+    old_hash = hash_directory(toolbox)
     import_paths([make_tree(full_plugin(**{"agents/reviewer.md": None}))])
     assert len(reader.get(url).json()["children"]) == 7
     assert len(reader.get(url, {"plugin_version": old_hash}).json()["children"]) == 8
@@ -359,13 +351,6 @@ def test_session_authentication_works_too(tmp_path):
 
 
 # --- constant query counts ------------------------------------------------------------------
-
-
-def count_queries(client, url):
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(captured.captured_queries)
 
 
 def test_query_counts_do_not_grow_with_rows(reader, make_tree):

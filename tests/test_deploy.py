@@ -42,13 +42,6 @@ def project(tmp_path):
     return folder
 
 
-@pytest.fixture
-def toolbox(make_tree):
-    root = make_tree(full_plugin())
-    assert import_paths([root]).failed == []
-    return root
-
-
 def states(project):
     (plugin,) = status_document(project)["plugins"]
     return {(c["type"], c["name"]): c["state"] for c in plugin["children"]}

@@ -22,13 +22,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def toolbox(make_tree):
-    root = make_tree(full_plugin())
-    assert import_paths([root]).failed == []
-    return root
-
-
 def kinds(report):
     return sorted(p.kind for p in report.problems)
 
