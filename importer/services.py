@@ -57,6 +57,7 @@ class ImportOptions:
     limits: Limits | None = None
     step: StepHook = _no_step
     on_plugin: Callable[[ImportResult | FailedImport], None] | None = None
+    on_found: Callable[[int], None] | None = None  # how many plugins a path holds
 
     def __post_init__(self) -> None:
         check_name(self.collection, kind="collection", where="--collection")
@@ -104,9 +105,13 @@ def _import_path(path: Path, label: str, settings: ImportOptions, report: Import
     try:
         with detected(path, settings, label=label) as detection:
             report.skipped.extend(detection.skipped)
+            if settings.on_found:
+                settings.on_found(len(detection.sources))
             for source in detection.sources:
                 _import_one(source, settings, report)
     except ImportError_ as error:
+        if settings.on_found:
+            settings.on_found(1)  # the path itself, counted as one plugin that failed
         _record_failure(settings, label, "", error, timezone.now(), 0.0)
         _report_failure(report, settings, Path(label).name, error)
 

@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from django.conf import settings
 
-from artifacts.models import TYPE_PLURALS, ArtifactType
+from artifacts.models import HASH_LENGTH, TYPE_PLURALS, ArtifactType
 from importer.errors import Rule, StorageFailed
 from importer.hashing import Limits, TreeFile, hash_bytes, hash_file, hash_stream
 
@@ -134,11 +134,32 @@ class BlobStore:
                 path.parent.rmdir()
 
     def all_digests(self) -> Iterator[str]:
+        for digest, _path in self.entries():
+            if digest is not None:
+                yield digest
+
+    def strays(self) -> Iterator[Path]:
+        """Entries under ``objects/`` that are not blobs (a file or folder someone put there)."""
+        for digest, path in self.entries():
+            if digest is None:
+                yield path
+
+    def entries(self) -> Iterator[tuple[str | None, Path]]:
+        """Every entry under ``objects/``: (digest, path) for a blob, (None, path) otherwise."""
         if not self.objects.is_dir():
             return
         for folder in sorted(self.objects.iterdir()):
+            if not (folder.is_dir() and not folder.is_symlink() and _is_hex(folder.name, 2)):
+                yield None, folder
+                continue
             for blob in sorted(folder.iterdir()):
-                yield folder.name + blob.name
+                regular = blob.is_file() and not blob.is_symlink()
+                is_blob = regular and _is_hex(blob.name, HASH_LENGTH - 2)
+                yield (folder.name + blob.name if is_blob else None), blob
+
+
+def _is_hex(name: str, length: int) -> bool:
+    return len(name) == length and all(c in "0123456789abcdef" for c in name)
 
 
 class StagingArea:

@@ -20,9 +20,10 @@ from typing import Any
 from django.conf import settings
 
 from artifacts.models import TYPE_PLURALS, Artifact, ArtifactType, Collection, VersionFile
-from importer.errors import ImportError_
+from importer.errors import ImportError_, display_path
 from importer.hashing import TreeFile, hash_file, scan_tree, tree_hash
 from importer.locking import import_lock
+from importer.names import check_child_name, check_name
 from importer.storage import BlobStore, ViewWriter, is_directory_view, view_path
 
 SINGLE_FILE_TYPES = frozenset({ArtifactType.COMMAND, ArtifactType.AGENT, ArtifactType.MCP})
@@ -30,8 +31,8 @@ SINGLE_FILE_TYPES = frozenset({ArtifactType.COMMAND, ArtifactType.AGENT, Artifac
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # missing_blob, corrupt_blob, version_mismatch, missing_view, stale_view,
-    #            unexpected_view, unneeded_blob, leftover
+    kind: str  # missing_blob, corrupt_blob, stray_object, version_mismatch, missing_view,
+    #            stale_view, unexpected_view, bad_name, unneeded_blob, leftover
     path: str
     message: str
     versions: tuple[str, ...] = ()
@@ -41,6 +42,7 @@ class Problem:
 class VerifyReport:
     problems: list[Problem] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
+    checked: dict[str, int] = field(default_factory=dict)  # blobs, versions, views
 
     @property
     def ok(self) -> bool:
@@ -49,6 +51,7 @@ class VerifyReport:
     def as_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
+            "checked": self.checked,
             "problems": [asdict(p) for p in self.problems],
             "repaired": self.repaired,
         }
@@ -61,6 +64,7 @@ class _Expected:
     blobs: dict[str, list[str]]  # digest -> the versions needing it ("type:name@hash12")
     views: dict[Path, tuple[str, str, tuple[TreeFile, ...]]]  # path -> (type, name, files)
     version_problems: list[Problem]
+    version_count: int = 0
 
 
 def collection_verify(
@@ -105,6 +109,11 @@ def _expected(collection: str | None) -> _Expected:
     ):
         if artifact.latest_version_id is None:
             continue
+        refused = _refused_name(artifact)
+        if refused:
+            # Its view would sit outside its folder or cannot exist: never touched.
+            problems.append(refused)
+            continue
         files = files_by_version.get(artifact.latest_version_id, [])
         if artifact.type == ArtifactType.PLUGIN:
             files = [f for f in files if f.is_meta]
@@ -114,7 +123,26 @@ def _expected(collection: str | None) -> _Expected:
             artifact.name,
             tree,
         )
-    return _Expected(blobs=dict(blobs), views=views, version_problems=problems)
+    return _Expected(
+        blobs=dict(blobs),
+        views=views,
+        version_problems=problems,
+        version_count=len(files_by_version),
+    )
+
+
+def _refused_name(artifact: Artifact) -> Problem | None:
+    """A collection or artifact name that the name rule refuses (written before the rule)."""
+    try:
+        check_name(artifact.collection.name, kind="collection", where="collection")
+        check_child_name(artifact.name, artifact_type=artifact.type, where=str(artifact.pk))
+    except ImportError_ as error:
+        return Problem(
+            "bad_name",
+            f"{artifact.type}:{display_path(artifact.name)[:80]}",
+            f"{error.message}; its view is not checked or written",
+        )
+    return None
 
 
 def _version_problem(version: Any, files: list[VersionFile]) -> Problem | None:
@@ -134,7 +162,13 @@ def _version_problem(version: Any, files: list[VersionFile]) -> Problem | None:
 def _check(store: BlobStore, collection: str | None, grace: int) -> VerifyReport:
     expected = _expected(collection)
     report = VerifyReport()
+    report.checked = {
+        "blobs": len(expected.blobs),
+        "versions": expected.version_count,
+        "views": len(expected.views),
+    }
     report.problems.extend(_blob_problems(store, expected.blobs))
+    report.problems.extend(_stray_objects(store))
     report.problems.extend(expected.version_problems)
     report.problems.extend(_view_problems(expected.views))
     report.problems.extend(_unexpected_views(store, expected.views, collection))
@@ -156,10 +190,15 @@ def _blob_problems(store: BlobStore, blobs: dict[str, list[str]]) -> Iterable[Pr
             yield Problem("corrupt_blob", str(path), f"its bytes hash to {actual}", tuple(versions))
 
 
+def _stray_objects(store: BlobStore) -> Iterable[Problem]:
+    for path in store.strays():
+        yield Problem("stray_object", str(path), "not a blob: objects/ holds only blobs")
+
+
 def _view_hash(path: Path, artifact_type: str) -> str | None:
-    if not path.exists():
-        return None
     try:
+        if not path.exists():
+            return None
         if is_directory_view(artifact_type):
             return tree_hash(scan_tree(path)) if path.is_dir() else "not a folder"
         return hash_file(path)[0] if path.is_file() else "not a file"
@@ -283,6 +322,7 @@ def _delete(store: BlobStore, path: Path) -> None:
 
 _REPAIRS = {
     "corrupt_blob": _quarantine,
+    "stray_object": _quarantine,
     "unneeded_blob": _delete,
     "unexpected_view": _delete,
     "leftover": _delete,

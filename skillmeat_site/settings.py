@@ -66,7 +66,7 @@ ROOT_URLCONF = "skillmeat_site.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "skillmeat_site" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

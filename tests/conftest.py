@@ -1,11 +1,14 @@
 """Shared fixtures: a private storage root per test and a factory for real file trees."""
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parent.parent
 TreeSpec = dict[str, "bytes | str | tuple[bytes | str, int]"]
 
 
@@ -86,3 +89,19 @@ def count_queries(client, url: str) -> int:
     with CaptureQueriesContext(connection) as captured:
         assert client.get(url).status_code == 200
     return len(captured.captured_queries)
+
+
+@pytest.fixture
+def cli_env(tmp_path):
+    """The environment of a real ``manage.py`` process with its own migrated SQLite home."""
+    home = tmp_path / "cli-home"
+    env = {
+        **os.environ,
+        "SKILLMEAT_HOME": str(home),
+        "DATABASE_URL": f"sqlite:///{home}/db.sqlite3",
+        "DJANGO_SETTINGS_MODULE": "skillmeat_site.settings",
+        "SECRET_KEY": "cli-test-key-" + "x" * 40,
+        "LOG_FORMAT": "json",
+    }
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    return env

@@ -8,7 +8,9 @@ import os
 import tempfile
 
 os.environ.setdefault("SECRET_KEY", "tests-only-not-secret-" + "x" * 40)
-os.environ.setdefault("SKILLMEAT_HOME", tempfile.mkdtemp(prefix="skillmeat-tests-"))
+# Always a throw-away home: the suite never touches the user's SKILLMEAT_HOME, whatever the
+# environment says (subprocesses of the tests inherit this one).
+os.environ["SKILLMEAT_HOME"] = tempfile.mkdtemp(prefix="skillmeat-tests-")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 
 from skillmeat_site.settings import *  # noqa: F403

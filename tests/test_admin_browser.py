@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connections
 
 from artifacts.models import Artifact
 from importer.services import import_paths
@@ -47,6 +48,9 @@ def browser_page(monkeypatch):
         try:
             yield page
         finally:
+            # The ORM calls made while Playwright's loop runs open a connection of their own;
+            # close it, or PostgreSQL cannot drop the test database at the end of the run.
+            connections.close_all()
             browser.close()
 
 

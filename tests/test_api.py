@@ -68,7 +68,6 @@ def plugin_id(name="toolbox"):
         ("get", "/deployments/"),
         ("get", "/project-status/?project=/tmp"),
         ("get", "/schema/"),
-        ("get", "/docs/"),
     ],
 )
 def test_every_endpoint_needs_credentials(method, path):

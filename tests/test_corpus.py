@@ -1,6 +1,8 @@
-"""The real marketplace in ../shared/corpus (when present): everything imports, and a second
-import changes nothing."""
+"""The real marketplace of the shared corpus (when present): everything imports, and a second
+import changes nothing. ``SKILLMEAT_CORPUS`` points at it; by default it is looked for at
+``../shared/corpus/anthropics+claude-code`` beside the checkout."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,11 +12,21 @@ from importer.results import DedupDecision
 from importer.services import import_paths
 from tests.plugins import row_counts, storage_snapshot
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared/corpus/anthropics+claude-code"
+CHECKOUT = Path(__file__).resolve().parent.parent
+CORPUS = Path(
+    os.environ.get("SKILLMEAT_CORPUS")
+    or CHECKOUT.parent / "shared" / "corpus" / "anthropics+claude-code"
+)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the corpus is not at {CORPUS}"),
+    pytest.mark.skipif(
+        not CORPUS.is_dir(),
+        reason=(
+            f"the corpus is not at {CORPUS}: set SKILLMEAT_CORPUS to the folder "
+            "shared/corpus/anthropics+claude-code to run this test"
+        ),
+    ),
 ]
 
 

@@ -1,7 +1,6 @@
 """``manage.py import_plugin``: output contract, exit statuses and the readable summary."""
 
 import json
-import os
 import subprocess
 import sys
 from io import StringIO
@@ -30,14 +29,38 @@ def test_summary_groups_children_and_lists_warnings(make_tree):
     root = make_tree(full_plugin())
     status, out, _ = run_command(root)
     assert status == 0
-    assert "toolbox: CREATE_NEW_ARTIFACT" in out
+    assert ": imported (CREATE_NEW_ARTIFACT; children: 8 new, 0 reused;" in out
     assert "  new (8): command:git/commit, command:greet" in out
     assert "warning: skills/xlsx/SKILL.md: no frontmatter" in out
-    assert out.rstrip().endswith("1 imported, 0 skipped, 0 failed")
+    assert out.rstrip().endswith("1 imported, 0 unchanged, 0 skipped, 0 failed")
     changed = make_tree(full_plugin(**{"commands/greet.md": "v2"}))
     status, out, _ = run_command(changed)
     assert "  new version (1): command:greet" in out
     assert "  reused (7):" in out
+
+
+def test_dry_runs_and_unchanged_plugins_never_say_imported(make_tree):
+    root = make_tree(full_plugin())
+    _, out, _ = run_command(root, "--dry-run")
+    assert "[dry run] toolbox" in out and ": would be imported (CREATE_NEW_ARTIFACT;" in out
+    assert out.rstrip().endswith(
+        "dry run: 1 to import, 0 unchanged, 0 skipped, 0 failed; nothing written"
+    )
+    assert " imported" not in out.replace("be imported", "")
+    run_command(root)
+    _, out, _ = run_command(root)
+    assert ": unchanged, nothing written (LINK_EXISTING;" in out
+    assert out.rstrip().endswith("0 imported, 1 unchanged, 0 skipped, 0 failed")
+    _, out, _ = run_command(root, "--dry-run")
+    assert ": unchanged, nothing to import (LINK_EXISTING;" in out
+
+
+def test_a_failure_is_printed_once_on_stderr(make_tree, tmp_path):
+    status, out, err = run_command(make_tree(full_plugin()), tmp_path / "absent")
+    assert status == 1
+    assert err.count("no such file or directory") == 1
+    assert "no such file or directory" not in out
+    assert out.rstrip().endswith("1 imported, 0 unchanged, 0 skipped, 1 failed")
 
 
 def test_dry_run_and_json(make_tree):
@@ -92,21 +115,6 @@ def test_usage_errors_exit_2(make_tree):
     status, _, err = run_command(make_tree(full_plugin()), "--collection", "../x")
     assert status == 2
     assert "collection name" in err
-
-
-@pytest.fixture
-def cli_env(tmp_path):
-    home = tmp_path / "cli-home"
-    env = {
-        **os.environ,
-        "SKILLMEAT_HOME": str(home),
-        "DATABASE_URL": f"sqlite:///{home}/db.sqlite3",
-        "DJANGO_SETTINGS_MODULE": "skillmeat_site.settings",
-        "SECRET_KEY": "cli-test-key-" + "x" * 40,
-        "LOG_FORMAT": "json",
-    }
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    return env
 
 
 def test_the_real_command_line_keeps_stdout_for_the_document(make_tree, cli_env):

@@ -1,5 +1,10 @@
 """Database constraints of the data model, on whichever database the suite runs against."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -11,6 +16,7 @@ from artifacts.models import (
     Collection,
     normalize_name,
 )
+from tests.conftest import ROOT
 from tests.factories import default_collection, make_artifact, make_version
 
 pytestmark = pytest.mark.django_db
@@ -105,3 +111,24 @@ def test_associations_are_immutable():
         association.save()
     association.refresh_from_db()
     assert association.position == 0
+
+
+def test_the_suite_never_uses_the_users_storage_root(tmp_path):
+    """tests.settings picks a throw-away SKILLMEAT_HOME even when the environment names one."""
+    users_home = tmp_path / "users-home"
+    script = (
+        "import django; from django.conf import settings; django.setup(); "
+        "print(settings.SKILLMEAT_HOME)"
+    )
+    env = {
+        **os.environ,
+        "SKILLMEAT_HOME": str(users_home),
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    chosen = Path(done.stdout.strip())
+    assert chosen != users_home and chosen.name.startswith("skillmeat-tests-")
+    assert not users_home.exists()

@@ -1,10 +1,10 @@
 """Routes of the REST API under /api/v1/; every path works with or without the slash."""
 
 from django.urls import re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from artifacts.api.views import ArtifactViewSet, CollectionViewSet, ImportView
+from artifacts.api.views import ArtifactViewSet, CollectionViewSet, DocsView, ImportView
 from deploy.api import DeploymentViewSet, ProjectStatusView
 
 
@@ -27,6 +27,6 @@ urlpatterns = [
     re_path(r"^imports/?$", ImportView.as_view(), name="import"),
     re_path(r"^project-status/?$", ProjectStatusView.as_view(), name="project-status"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
-    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    re_path(r"^docs/?$", DocsView.as_view(url_name="schema"), name="docs"),
     *router.urls,
 ]

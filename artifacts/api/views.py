@@ -5,10 +5,13 @@ from dataclasses import asdict
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.db.models import Prefetch, QuerySet
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.views import SpectacularSwaggerView
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -33,6 +36,18 @@ from artifacts.api.serializers import (
 from artifacts.api.uploads import LimitedUploadHandler, import_upload
 from artifacts.models import Artifact, Collection, Version, VersionFile
 from importer.results import ImportReport
+
+
+class DocsView(SpectacularSwaggerView):
+    """Swagger UI. A visitor without a session is sent to the login page and back, rather
+    than shown a bare 401: the page then reads the schema with that session."""
+
+    permission_classes = [permissions.AllowAny]
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+        return super().get(request, *args, **kwargs)
 
 
 class CanImport(permissions.BasePermission):

@@ -12,7 +12,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+
+from skillmeat_site.cli import SkillmeatCommand
 
 
 def _generated_password() -> str:
@@ -27,7 +28,7 @@ def _generated_password() -> str:
     return password
 
 
-class Command(BaseCommand):
+class Command(SkillmeatCommand):
     help = "Create (or update) the admin account and print its credentials."
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -4,15 +4,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
 from artifacts.models import DEFAULT_COLLECTION
 from deploy.management.commands._output import PluginVersionOption, fail, print_json
 from deploy.services import ModifiedInProject, plugin_deploy
 from importer.errors import ImportError_
+from skillmeat_site.cli import SkillmeatCommand
 
 
-class Command(PluginVersionOption, BaseCommand):
+class Command(PluginVersionOption, SkillmeatCommand):
     help = (
         "Write a plugin's children at their pinned versions into a project's .claude/ folder, "
         "merge its hooks into .claude/settings.json and its MCP servers into .mcp.json."

@@ -3,16 +3,17 @@
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
 from artifacts.models import DEFAULT_COLLECTION
 from deploy.export import plugin_export
 from deploy.management.commands._output import PluginVersionOption, fail
 from deploy.services import find_plugin, plugin_version
 from importer.errors import ImportError_
+from skillmeat_site.cli import SkillmeatCommand
 
 
-class Command(PluginVersionOption, BaseCommand):
+class Command(PluginVersionOption, SkillmeatCommand):
     help = (
         "Rebuild a plugin version's files (modes kept) into an archive under a folder of its name."
     )

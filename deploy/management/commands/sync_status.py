@@ -1,15 +1,17 @@
 """``manage.py sync_status --project DIR [--json]``: the state of every deployed child."""
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
 from deploy.management.commands._output import print_json
 from deploy.services import status_document
+from skillmeat_site.cli import SkillmeatCommand
 
 
-class Command(BaseCommand):
+class Command(SkillmeatCommand):
     help = "Report each deployed child as missing, modified, outdated or in_sync."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -29,3 +31,13 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"  {child['state']:<9} {child['type']:<8} {child['name']}  ({child['path']})"
                 )
+        self.stdout.write(state_counts(document))
+
+
+def state_counts(document: dict[str, Any]) -> str:
+    """``2 plugins, 9 children: 7 in_sync, 1 modified, 1 missing``."""
+    states = Counter(c["state"] for p in document["plugins"] for c in p["children"])
+    total = sum(states.values())
+    by_state = ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
+    plugins = len(document["plugins"])
+    return f"{plugins} plugin(s), {total} children" + (f": {by_state}" if by_state else "")

@@ -4,14 +4,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
 from deploy.management.commands._output import fail, print_json
 from deploy.services import plugin_undeploy
 from importer.errors import ImportError_
+from skillmeat_site.cli import SkillmeatCommand
 
 
-class Command(BaseCommand):
+class Command(SkillmeatCommand):
     help = (
         "Remove what deploy_plugin wrote (files, settings hooks, .mcp.json entries) and nothing "
         "else; files changed in the project are kept unless --force."

@@ -3,13 +3,14 @@
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from importer.errors import ImportError_
 from importer.hashing import hash_path
+from skillmeat_site.cli import SkillmeatCommand
 
 
-class Command(BaseCommand):
+class Command(SkillmeatCommand):
     help = (
         "Print the SHA-256 content hash of a file (its bytes) or a directory (its manifest of "
         "'<mode> <sha256> <path>' lines), as the importer computes it."

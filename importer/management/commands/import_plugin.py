@@ -7,13 +7,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from tqdm import tqdm
 
 from artifacts.models import DEFAULT_COLLECTION
 from importer.errors import ImportError_
-from importer.results import DedupDecision, FailedImport, ImportReport, ImportResult
+from importer.results import DedupDecision, ImportReport, ImportResult
 from importer.services import import_paths
+from skillmeat_site.cli import SkillmeatCommand
 
 GROUPS = (
     (DedupDecision.CREATE_NEW_ARTIFACT, "new"),
@@ -22,7 +23,7 @@ GROUPS = (
 )
 
 
-class Command(BaseCommand):
+class Command(SkillmeatCommand):
     help = (
         "Import Claude Code plugins from plugin folders, marketplace folders, or .zip/.tar.gz "
         "archives of either, deduplicating every child against the collection."
@@ -38,22 +39,20 @@ class Command(BaseCommand):
         parser.add_argument("--source", default="", help="Where the content came from.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        progress = self._progress(options["paths"])
-        try:
-            report = import_paths(
-                options["paths"],
-                collection=options["collection"],
-                dry_run=options["dry_run"],
-                source_text=options["source"],
-                on_plugin=lambda item: progress.update(1) if progress else None,
-            )
-        except ImportError_ as error:  # options the service refuses (a bad collection name)
-            self.stderr.write(f"error: {error}")
-            sys.exit(2)
-        finally:
-            if progress:
-                progress.close()
-        self._render(report, as_json=options["json"])
+        with self._progress() as progress:
+            try:
+                report = import_paths(
+                    options["paths"],
+                    collection=options["collection"],
+                    dry_run=options["dry_run"],
+                    source_text=options["source"],
+                    on_found=progress.found,
+                    on_plugin=lambda item: progress.done(),
+                )
+            except ImportError_ as error:  # options the service refuses (a bad collection name)
+                self.stderr.write(f"error: {error}")
+                sys.exit(2)
+        self._render(report, as_json=options["json"], dry_run=options["dry_run"])
         for failure in report.failed:
             self.stderr.write(
                 f"error: {failure.name}: {failure.path}: {failure.message} [{failure.rule}]"
@@ -61,13 +60,11 @@ class Command(BaseCommand):
         if not report.ok:
             sys.exit(1)
 
-    def _progress(self, paths: list[Path]) -> tqdm | None:
+    def _progress(self) -> "Progress":
         """A progress bar on an interactive stderr only; never on stdout."""
-        if not sys.stderr.isatty():
-            return None
-        return tqdm(desc="importing", unit="plugin", file=sys.stderr, leave=False)
+        return Progress(enabled=sys.stderr.isatty())
 
-    def _render(self, report: ImportReport, *, as_json: bool) -> None:
+    def _render(self, report: ImportReport, *, as_json: bool, dry_run: bool) -> None:
         if as_json:
             self.stdout.write(json.dumps(report.as_dict(), indent=2, default=str))
             return
@@ -75,20 +72,10 @@ class Command(BaseCommand):
             self._render_result(result)
         for skipped in report.skipped:
             self.stdout.write(f"skipped {skipped.name}: {skipped.reason}")
-        for failure in report.failed:
-            self._render_failure(failure)
-        self.stdout.write(
-            f"{len(report.results)} imported, {len(report.skipped)} skipped, "
-            f"{len(report.failed)} failed"
-        )
+        self.stdout.write(summary_line(report, dry_run=dry_run))
 
     def _render_result(self, result: ImportResult) -> None:
-        prefix = "[dry run] " if result.dry_run else ""
-        self.stdout.write(
-            f"{prefix}{result.plugin_name}: {result.decision.value} "
-            f"{result.plugin_hash[:12]} ({result.children_imported} imported, "
-            f"{result.children_reused} reused, {result.duration_ms:.0f} ms)"
-        )
+        self.stdout.write(result_headline(result))
         for decision, title in GROUPS:
             children = [c for c in result.children if c.decision == decision]
             if children:
@@ -97,5 +84,55 @@ class Command(BaseCommand):
         for warning in result.warnings:
             self.stdout.write(f"  warning: {warning}")
 
-    def _render_failure(self, failure: FailedImport) -> None:
-        self.stdout.write(f"FAILED {failure.name}: {failure.path}: {failure.message}")
+
+def result_headline(result: ImportResult) -> str:
+    """One plugin's outcome in words that never claim a write that did not happen."""
+    unchanged = result.decision == DedupDecision.LINK_EXISTING
+    if result.dry_run:
+        outcome = "unchanged, nothing to import" if unchanged else "would be imported"
+    else:
+        outcome = "unchanged, nothing written" if unchanged else "imported"
+    prefix = "[dry run] " if result.dry_run else ""
+    return (
+        f"{prefix}{result.plugin_name} {result.plugin_hash[:12]}: {outcome} "
+        f"({result.decision.value}; children: {result.children_imported} new, "
+        f"{result.children_reused} reused; {result.duration_ms:.0f} ms)"
+    )
+
+
+def summary_line(report: ImportReport, *, dry_run: bool) -> str:
+    unchanged = sum(1 for r in report.results if r.decision == DedupDecision.LINK_EXISTING)
+    changed = len(report.results) - unchanged
+    verb = "to import" if dry_run else "imported"
+    line = (
+        f"{changed} {verb}, {unchanged} unchanged, {len(report.skipped)} skipped, "
+        f"{len(report.failed)} failed"
+    )
+    return f"dry run: {line}; nothing written" if dry_run else line
+
+
+class Progress:
+    """Plugins done of plugins found, on stderr; a no-op when stderr is not a terminal."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.bar = (
+            tqdm(total=0, desc="importing", unit="plugin", file=sys.stderr, leave=False)
+            if enabled
+            else None
+        )
+
+    def found(self, count: int) -> None:
+        if self.bar is not None:
+            self.bar.total += count
+            self.bar.refresh()
+
+    def done(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -5,12 +5,13 @@ import json
 import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
 from importer.verify import collection_verify
+from skillmeat_site.cli import SkillmeatCommand
 
 
-class Command(BaseCommand):
+class Command(SkillmeatCommand):
     help = (
         "Check blobs (present, re-hashing to their names), versions (files rebuild to their "
         "hash) and views (equal to the latest versions); list unneeded blobs and leftovers."
@@ -44,6 +45,12 @@ class Command(BaseCommand):
             for problem in report.problems:
                 versions = f" (versions: {', '.join(problem.versions)})" if problem.versions else ""
                 self.stdout.write(f"{problem.kind}: {problem.path}: {problem.message}{versions}")
-            self.stdout.write("ok" if report.ok else f"{len(report.problems)} problem(s)")
+            checked = report.checked
+            counts = (
+                f"checked {checked['blobs']} blobs, {checked['versions']} versions, "
+                f"{checked['views']} views"
+            )
+            outcome = "ok" if report.ok else f"{len(report.problems)} problem(s)"
+            self.stdout.write(f"{counts}: {outcome}")
         if not report.ok:
             sys.exit(1)

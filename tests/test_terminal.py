@@ -1,0 +1,92 @@
+"""The commands on a real terminal (a pseudo-terminal), where a progress bar is drawn on
+stderr, and behind a pipe that closes early (``| head``): same documents, no tracebacks."""
+
+import fcntl
+import json
+import os
+import pty
+import select
+import struct
+import subprocess
+import sys
+import termios
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.plugins import full_plugin
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_on_terminal(args, env, *, stdout=None, timeout=60):
+    """Run ``manage.py args`` with stderr (and stdout unless given) on a pseudo-terminal;
+    returns (exit status, what the terminal showed)."""
+    leader, follower = pty.openpty()
+    # A terminal of 80 x 24, like a real one (a new pseudo-terminal reports 0 x 0).
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        stdin=follower,
+        stdout=stdout if stdout is not None else follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    shown = bytearray()
+    while True:
+        ready, _, _ = select.select([leader], [], [], timeout)
+        if not ready:
+            process.kill()
+            raise AssertionError(f"no output for {timeout} s: {bytes(shown)!r}")
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed: every process holding it has ended
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    return process.wait(timeout), shown.decode("utf-8", "replace")
+
+
+def test_import_on_a_terminal_draws_progress_and_keeps_the_document(make_tree, cli_env, tmp_path):
+    root = make_tree(full_plugin())
+    env = {**cli_env, "LOG_FORMAT": "text"}
+    document_path = tmp_path / "out.json"
+    with document_path.open("wb") as out:
+        status, shown = run_on_terminal(["import_plugin", root, "--json"], env, stdout=out)
+    assert status == 0, shown
+    assert "Traceback" not in shown
+    assert "importing" in shown  # the progress bar, on the terminal (stderr)
+    document = json.loads(document_path.read_text())
+    assert document["results"][0]["plugin_name"] == "toolbox"
+
+
+def test_a_failing_import_on_a_terminal_shows_its_error_once(make_tree, cli_env, tmp_path):
+    status, shown = run_on_terminal(
+        ["import_plugin", make_tree(full_plugin()), tmp_path / "absent"], cli_env
+    )
+    assert status == 1
+    assert "Traceback" not in shown
+    assert shown.count("no such file or directory") == 1
+    assert "1 imported, 0 unchanged, 0 skipped, 1 failed" in shown
+
+
+def test_a_pipe_closed_early_ends_the_command_quietly(make_tree, cli_env):
+    # Enough children that the document outgrows the pipe's buffer.
+    commands = {f"commands/c{i:04}.md": f"command {i}" for i in range(600)}
+    root = make_tree({".claude-plugin/plugin.json": '{"name": "many"}', **commands})
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "import_plugin", str(root), "--json"],
+        cwd=ROOT,
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout.readline().strip() == b"{"
+    process.stdout.close()  # what `| head -1` does
+    errors = process.stderr.read().decode()
+    process.wait(60)
+    assert "BrokenPipeError" not in errors and "Traceback" not in errors
