@@ -12,6 +12,13 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from artifacts.names import (
+    MAX_NAME_CHARACTERS,
+    NAMESPACED_TYPES,
+    validate_collection_name,
+    validate_name,
+)
+
 HASH_LENGTH = 64
 DEFAULT_COLLECTION = "default"
 
@@ -49,7 +56,9 @@ class RelationshipType(models.TextChoices):
 class Collection(models.Model):
     """A named set of artifacts, with its own folder under ``collections/``."""
 
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(
+        max_length=MAX_NAME_CHARACTERS, unique=True, validators=[validate_collection_name]
+    )
     description = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -99,6 +108,9 @@ class Artifact(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.name_key = normalize_name(self.name)
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        validate_name(self.name, allow_slash=self.type in NAMESPACED_TYPES)
 
     @property
     def latest_version_hash(self) -> str | None:
@@ -214,7 +226,7 @@ class ImportRecord(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     transaction_id = models.UUIDField(unique=True)
-    collection_name = models.CharField(max_length=200)
+    collection_name = models.CharField(max_length=MAX_NAME_CHARACTERS)
     plugin_name = models.CharField(max_length=512, blank=True, default="")
     plugin_hash = models.CharField(max_length=HASH_LENGTH, blank=True, default="")
     plugin_version = models.ForeignKey(

@@ -8,7 +8,6 @@ a caller that stores what it hashes passes a sink that receives the same bytes.
 import hashlib
 import json
 import os
-import re
 import stat
 import threading
 from collections.abc import Iterable, Iterator
@@ -18,6 +17,7 @@ from typing import Any, BinaryIO, Protocol
 
 from django.conf import settings
 
+from artifacts.names import unprintable_character
 from importer.errors import LimitExceeded, Rule, UnsafePath, display_path
 
 MODE_EXECUTABLE = 0o100755
@@ -25,8 +25,6 @@ MODE_REGULAR = 0o100644
 IGNORED_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__"})
 IGNORED_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 CHUNK_SIZE = 1024 * 1024
-# Unicode category Cc: C0 controls (newline, NUL, ...), DEL and the C1 controls.
-CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +85,10 @@ def check_file_name(name: str, label: str) -> None:
         raise UnsafePath(
             "file name contains a backslash", path=display_path(label), rule=Rule.BAD_FILE_NAME
         )
-    if CONTROL_CHARACTERS.search(name):
+    hidden = unprintable_character(name)
+    if hidden:
         raise UnsafePath(
-            "file name contains a newline, NUL or another control character",
+            f"file name contains a control character or a format character ({hidden})",
             path=display_path(label),
             rule=Rule.BAD_FILE_NAME,
         )

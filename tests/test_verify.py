@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from artifacts.models import Artifact, Version, VersionFile
+from artifacts.models import Artifact, Collection, Version, VersionFile
 from importer.services import import_paths
 from importer.storage import BlobStore
 from importer.verify import collection_verify
@@ -35,7 +35,50 @@ def test_a_clean_collection_verifies(toolbox):
     assert collection_verify().ok
     out = StringIO()
     call_command("verify_collection", "--json", stdout=out)
-    assert json.loads(out.getvalue()) == {"ok": True, "problems": [], "repaired": []}
+    assert json.loads(out.getvalue()) == {
+        "ok": True,
+        "checked": {"blobs": 16, "versions": 9, "views": 9},
+        "problems": [],
+        "repaired": [],
+    }
+    out = StringIO()
+    call_command("verify_collection", stdout=out)
+    assert out.getvalue().strip() == "checked 16 blobs, 9 versions, 9 views: ok"
+
+
+def test_stray_entries_in_objects_are_reported_and_set_aside(toolbox, skillmeat_home):
+    objects = skillmeat_home / "objects"
+    (objects / "README").write_text("not a blob")
+    (objects / "zz").mkdir()
+    some_folder = next(p for p in objects.iterdir() if len(p.name) == 2 and p.name != "zz")
+    (some_folder / "short-name").write_text("x")
+    report = collection_verify()
+    strays = sorted(Path(p.path).name for p in report.problems if p.kind == "stray_object")
+    assert strays == ["README", "short-name", "zz"]
+    assert not report.ok
+    repaired = collection_verify(repair=True, grace_seconds=0)
+    assert repaired.ok, repaired.problems
+    assert (skillmeat_home / "quarantine/objects/README").read_text() == "not a blob"
+
+
+def test_names_written_before_the_name_rule_are_reported_never_used(toolbox, skillmeat_home):
+    """Rows that bypassed the rule (an older release): verify names them and writes nothing
+    outside collections/, with or without --repair."""
+    Collection.objects.create(name="../../escape")
+    long_name = Artifact.objects.get(type="command", name="greet")
+    long_name.name = "g" * 300
+    long_name.save()
+    escaped = Artifact.objects.get(type="agent", name="reviewer")
+    escaped.collection = Collection.objects.get(name="../../escape")
+    escaped.save()
+    report = collection_verify()
+    bad = [p for p in report.problems if p.kind == "bad_name"]
+    assert len(bad) == 2
+    assert any("longer than 255 bytes" in p.message for p in bad)
+    before = sorted(str(p) for p in skillmeat_home.parent.iterdir())
+    collection_verify(repair=True, grace_seconds=0)
+    assert sorted(str(p) for p in skillmeat_home.parent.iterdir()) == before
+    assert not (skillmeat_home.parent / "escape").exists()
 
 
 def test_a_missing_blob_names_the_versions_and_reimporting_heals_it(toolbox):
