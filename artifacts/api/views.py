@@ -44,6 +44,7 @@ class DocsView(SpectacularSwaggerView):
 
     permission_classes = [permissions.AllowAny]
 
+    @extend_schema(exclude=True)
     def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path(), reverse("admin:login"))
