@@ -8,6 +8,7 @@ class Rule:
     """The rules an input can break; the value is what the API's ``errors[].rule`` shows."""
 
     UNSAFE_FILE_TYPE = "unsafe_file_type"  # symlink, device, FIFO, socket
+    UNREADABLE = "unreadable"  # a file or folder that cannot be read
     BAD_FILE_NAME = "bad_file_name"  # newline, backslash, NUL, control character, not UTF-8
     BAD_NAME = "bad_name"  # a plugin, child, server or collection name unusable as a path
     PATH_ESCAPES = "path_escapes"  # absolute, '..', or resolving outside the plugin

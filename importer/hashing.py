@@ -5,6 +5,7 @@ Files are streamed through a fixed buffer (bounded memory whatever their size) a
 a caller that stores what it hashes passes a sink that receives the same bytes.
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -132,7 +133,7 @@ def hash_stream(
     digest = hashlib.sha256()
     buffer, view = _buffer()
     size = 0
-    while count := source.readinto(buffer):  # type: ignore[attr-defined]
+    while count := _read_into(source, buffer, label):
         size += count
         if max_bytes is not None and size > max_bytes:
             raise LimitExceeded(
@@ -147,22 +148,55 @@ def hash_stream(
     return digest.hexdigest(), size
 
 
+def _read_into(source: BinaryIO, buffer: bytearray, label: str) -> int:
+    """Read the next chunk; a failing read is the input's ``unreadable`` error (a failing
+    write to the sink stays a storage error)."""
+    try:
+        return source.readinto(buffer)  # type: ignore[attr-defined]
+    except OSError as error:
+        raise unreadable(label, error) from error
+
+
 def hash_file(
     path: Path, *, sink: BinaryIO | None = None, max_bytes: int | None = None, label: str = ""
 ) -> tuple[str, int]:
     """SHA-256 and size of a regular file, refusing to follow a symlink in its place."""
     label = label or str(path)
+    with open_regular(path, label) as source:
+        return hash_stream(source, sink=sink, max_bytes=max_bytes, label=label)
+
+
+def unreadable(label: str, error: OSError) -> UnsafePath:
+    return UnsafePath(
+        f"cannot be read: {error.strerror or error}",
+        path=display_path(label),
+        rule=Rule.UNREADABLE,
+    )
+
+
+@contextlib.contextmanager
+def open_regular(path: Path, label: str) -> Iterator[BinaryIO]:
+    """Open a regular file for reading, refusing a link, a device or a FIFO in its place."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as error:
         if os.path.islink(path):
             refuse_special(stat.S_IFLNK, label)
-        raise UnsafePath(f"cannot read: {error.strerror}", path=display_path(label)) from error
+        raise unreadable(label, error) from error
     with os.fdopen(fd, "rb", buffering=0) as source:
         st_mode = os.fstat(source.fileno()).st_mode
         if not stat.S_ISREG(st_mode):
             refuse_special(st_mode, label)
-        return hash_stream(source, sink=sink, max_bytes=max_bytes, label=label)
+        yield source
+
+
+def read_file_bytes(path: Path, label: str) -> bytes:
+    """The bytes of a small regular file (a manifest), or an ``unreadable`` error."""
+    with open_regular(path, label) as source:
+        try:
+            return source.read()
+        except OSError as error:
+            raise unreadable(label, error) from error
 
 
 def hash_bytes(data: bytes) -> str:
@@ -206,7 +240,7 @@ def walk_tree(
     count = 0
     while pending:
         directory, prefix = pending.pop()
-        with os.scandir(directory) as entries:
+        with _listing(directory, f"{label}/{prefix}".rstrip("/")) as entries:
             for entry in entries:
                 relative = f"{prefix}{entry.name}"
                 where = f"{label}/{relative}"
@@ -223,6 +257,16 @@ def walk_tree(
                 count += 1
                 _check_file_limits(relative, st.st_size, count, where, limits)
                 yield relative, Path(entry.path), st
+
+
+@contextlib.contextmanager
+def _listing(directory: Path, label: str) -> Iterator[Iterator[os.DirEntry]]:
+    try:
+        entries = os.scandir(directory)
+    except OSError as error:
+        raise unreadable(label, error) from error
+    with entries:
+        yield entries
 
 
 def _check_file_limits(relative: str, size: int, count: int, where: str, limits: Limits) -> None:

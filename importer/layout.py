@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import frontmatter
-
 from artifacts.models import ArtifactType, normalize_name
 from importer.errors import LimitExceeded, Rule, ValidationFailed, display_path
+from importer.frontmatter import read_frontmatter
 from importer.hashing import (
     MODE_REGULAR,
     Limits,
@@ -389,7 +388,7 @@ def _plan_child(
         data = canonical_json(spec.mcp_config)
         digest = staging.receive_bytes(data) if staging else hash_bytes(data)
         files = [TreeFile(f"{spec.name}.json", MODE_REGULAR, len(data), digest)]
-        metadata = {"configuration": _json_safe(spec.mcp_config)}
+        metadata = {"configuration": spec.mcp_config}  # strict JSON already
         return ChildPlan(spec.type, spec.name, spec.location, digest, files, metadata)
     if spec.type in DIRECTORY_TYPES:
         start = len(spec.location) + 1
@@ -423,34 +422,6 @@ def _describe(plan: ChildPlan, data: bytes, location: str, warnings: list[str]) 
             f"{location}: frontmatter name {declared!r} differs from the folder name; "
             f"the skill is imported as {plan.name!r}"
         )
-
-
-def read_frontmatter(data: bytes, location: str, warnings: list[str]) -> dict[str, Any]:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        warnings.append(f"{location}: not UTF-8 text; no frontmatter read")
-        return {}
-    if not text.startswith("---"):
-        if location.endswith("SKILL.md"):
-            warnings.append(f"{location}: no frontmatter")
-        return {}
-    try:
-        metadata = frontmatter.loads(text).metadata
-    except Exception as error:  # any YAML error: lenient by design, the file is still imported
-        warnings.append(f"{location}: frontmatter is not valid YAML ({type(error).__name__})")
-        return {}
-    return _json_safe(metadata)
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return str(value)
 
 
 def _merge_duplicates(

@@ -2,7 +2,6 @@
 directory (``.claude-plugin/marketplace.json``) whose entries name plugins, or an archive of
 either. Remote marketplace sources are reported as skipped, never fetched."""
 
-import json
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -10,7 +9,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from importer.errors import Rule, UnsafePath, ValidationFailed, display_path
-from importer.hashing import refuse_special
+from importer.hashing import read_file_bytes, refuse_special
+from importer.jsondoc import loads_document
 from importer.names import check_name
 from importer.results import Skipped
 
@@ -51,13 +51,10 @@ def read_json_file(path: Path, where: str) -> Any:
         raise ValidationFailed(
             f"JSON file is larger than {MAX_JSON_BYTES} bytes", path=where, rule=Rule.BAD_JSON
         )
-    text = path.read_bytes()
+    text = read_file_bytes(path, where)
     if not text.strip():
         return None
-    try:
-        return json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValidationFailed(f"not valid JSON: {error}", path=where, rule=Rule.BAD_JSON) from None
+    return loads_document(text, where)
 
 
 def relative_component_path(value: object, *, key: str, where: str) -> str:

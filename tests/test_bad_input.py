@@ -55,7 +55,7 @@ def test_bad_manifests(make_tree, skillmeat_home, content, rule):
     assert_rejected(root, rule, ".claude-plugin/plugin.json", skillmeat_home)
 
 
-@pytest.mark.parametrize("name", ["../../x", "a/b", "back\\slash", "nul\x00", "new\nline", ".."])
+@pytest.mark.parametrize("name", ["../../x", "a/b", "back\\slash", "new\nline", ".."])
 def test_plugin_names_that_would_become_unsafe_paths(make_tree, skillmeat_home, name):
     root = make_tree(full_plugin(**{".claude-plugin/plugin.json": json.dumps({"name": name})}))
     failure = assert_rejected(root, Rule.BAD_NAME, ".claude-plugin/plugin.json", skillmeat_home)

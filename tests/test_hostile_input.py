@@ -106,3 +106,114 @@ def test_namespaced_command_names_pass_the_model_validator():
     Artifact(collection=collection, type="command", name="git/commit").full_clean()
     with pytest.raises(ValidationError):
         Artifact(collection=collection, type="command", name="x.md/y").full_clean()
+
+
+# --- JSON -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('{"name": "p", "version": NaN}', "NaN"),
+        ('{"name": "p", "size": Infinity}', "Infinity"),
+        ('{"name": "p", "description": "a\\u0000b"}', "NUL"),
+        ('{"name": "p", "description": "\\ud800"}', "lone surrogate"),
+        ('{"name": "p", "x": ' + "[" * 65 + "]" * 65 + "}", "deeper than 64"),
+        ('{"name": "p", "x": ' + "[" * 5000 + "]" * 5000 + "}", "deeper than 64"),
+    ],
+)
+def test_json_a_database_could_not_hold_is_bad_json(make_tree, skillmeat_home, text, problem):
+    root = make_tree(full_plugin(**{".claude-plugin/plugin.json": text}))
+    failure = assert_rejected(root, Rule.BAD_JSON, ".claude-plugin/plugin.json", skillmeat_home)
+    assert problem in failure.message
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        '{"srv": {"command": "x", "env": {"K": "a\\u0000"}}}',
+        '{"srv": {"command": "x", "timeout": NaN}}',
+        '{"mcpServers": {"srv": {"command": "\\udfff"}}}',
+    ],
+)
+def test_mcp_json_a_database_could_not_hold_is_bad_json(make_tree, skillmeat_home, config):
+    root = make_tree(full_plugin(**{".mcp.json": config}))
+    assert_rejected(root, Rule.BAD_JSON, ".mcp.json", skillmeat_home)
+
+
+def test_a_marketplace_holding_nan_is_bad_json(make_tree, skillmeat_home):
+    text = '{"name": "m", "owner": {"name": "o"}, "plugins": [], "rank": NaN}'
+    root = make_tree({".claude-plugin/marketplace.json": text})
+    assert_rejected(root, Rule.BAD_JSON, "marketplace.json", skillmeat_home)
+
+
+# --- YAML frontmatter -------------------------------------------------------------------
+
+BILLION_LAUGHS = "\n".join(
+    [
+        "---",
+        'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+        *(f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]" for i in range(8)),
+        "name: bomb",
+        "---",
+        "body",
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("frontmatter", "warning"),
+    [
+        (BILLION_LAUGHS, "expands (through YAML aliases) past the size limit"),
+        ("---\nx: &x [*x]\n---\nbody", "recursive YAML anchor"),
+        ("---\n" + "k: " + "v" * 70_000 + "\n---\nbody", "larger than 64 KiB"),
+        ("---\nx: .nan\n---\nbody", "NaN"),
+        ("---\nx: -.inf\n---\nbody", "NaN or an infinite number"),
+        ("---\nx: !!binary aGVsbG8=\n---\nbody", "JSON cannot hold (bytes)"),
+        ("---\nx: !!set {a, b}\n---\nbody", "JSON cannot hold"),
+        ("---\nx: 123456789012345678901234567890\n---\nbody", "integer too large"),
+        ('---\nx: "nul\\0here"\n---\nbody', "NUL"),
+        ("---\n" + "x:\n" + "".join(" " * (2 * i) + "- \n" for i in range(70)) + "---\n", ""),
+        ("---\n- just\n- a list\n---\nbody", "not a mapping"),
+    ],
+)
+def test_hostile_frontmatter_is_a_warning_and_empty_metadata(make_tree, frontmatter, warning):
+    root = make_tree(full_plugin(**{"agents/reviewer.md": frontmatter}))
+    report = import_paths([root])
+    assert report.failed == []
+    (result,) = report.results
+    warnings = [w for w in result.warnings if w.startswith("agents/reviewer.md: frontmatter")]
+    assert len(warnings) == 1 and warning in warnings[0], result.warnings
+    agent = Artifact.objects.get(type="agent", name="reviewer")
+    assert agent.latest_version.metadata == {}
+
+
+def test_the_billion_laughs_costs_next_to_nothing(make_tree):
+    """Parsed naively this document expands to 10^9 nodes; here it is refused after
+    composing a few dozen."""
+    from importer.frontmatter import FrontmatterRefused, parse_frontmatter
+
+    with pytest.raises(FrontmatterRefused):
+        parse_frontmatter(BILLION_LAUGHS)
+    levels = ["a: &a [" + ",".join(["x" * 20] * 9) + "]"]
+    for name, below in zip("bcde", "abcd", strict=True):
+        levels.append(f"{name}: &{name} [" + ",".join([f"*{below}"] * 9) + "]")
+    small_bomb = "---\n" + "\n".join(levels) + "\n---\n"
+    assert len(small_bomb) < 400
+    with pytest.raises(FrontmatterRefused):  # would be an 8 MB row
+        parse_frontmatter(small_bomb)
+
+
+def test_ordinary_frontmatter_still_reads_and_dates_stay_text(make_tree):
+    root = make_tree(
+        full_plugin(
+            **{
+                "agents/reviewer.md": (
+                    "---\nname: reviewer\ndate: 2024-01-31\ntags: [a, b]\n1: one\n---\n"
+                )
+            }
+        )
+    )
+    assert import_paths([root]).failed == []
+    metadata = Artifact.objects.get(type="agent", name="reviewer").latest_version.metadata
+    assert metadata == {"name": "reviewer", "date": "2024-01-31", "tags": ["a", "b"], "1": "one"}

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from importer.errors import StorageFailed
+from importer.errors import StorageFailed, UnsafePath
 from importer.hashing import Limits
 from importer.storage import BlobStore, StagingArea
 
@@ -67,8 +67,9 @@ class BrokenSource(io.RawIOBase):
 def test_a_failed_write_leaves_no_partial_file(skillmeat_home):
     store = BlobStore()
     staging = StagingArea(store, "t")
-    with pytest.raises(OSError, match="read error"):
+    with pytest.raises(UnsafePath, match="read error") as caught:
         staging.receive_stream(BrokenSource(), Limits(), "broken")
+    assert caught.value.rule == "unreadable" and caught.value.path == "broken"
     assert list(staging.path.iterdir()) == []
     assert staging.blobs == {}
     assert list(store.all_digests()) == []
