@@ -3,6 +3,7 @@ a full disk. Each is refused with its rule and the offending path (or, for front
 imported with a warning), and a refusal writes nothing."""
 
 import json
+import os
 from io import StringIO
 
 import pytest
@@ -12,6 +13,7 @@ from django.core.management import call_command
 from artifacts.models import Artifact, Collection
 from importer.errors import Rule, UnsafePath
 from importer.services import import_paths
+from tests.capabilities import file_permissions_enforced
 from tests.plugins import full_plugin, manifest
 from tests.test_bad_input import assert_rejected
 
@@ -217,3 +219,20 @@ def test_ordinary_frontmatter_still_reads_and_dates_stay_text(make_tree):
     assert import_paths([root]).failed == []
     metadata = Artifact.objects.get(type="agent", name="reviewer").latest_version.metadata
     assert metadata == {"name": "reviewer", "date": "2024-01-31", "tags": ["a", "b"], "1": "one"}
+
+
+# --- unreadable files and folders -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target", ["commands/greet.md", "skills/pdf", ".claude-plugin/plugin.json", ".mcp.json"]
+)
+def test_unreadable_files_and_folders_are_named(make_tree, skillmeat_home, target):
+    root = make_tree(full_plugin())
+    os.chmod(root / target, 0)
+    try:
+        with file_permissions_enforced():
+            failure = assert_rejected(root, Rule.UNREADABLE, target, skillmeat_home)
+    finally:
+        os.chmod(root / target, 0o755)
+    assert "cannot be read" in failure.message and "Permission denied" in failure.message
