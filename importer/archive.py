@@ -7,24 +7,45 @@ never taken from headers. Zip members keep their execute bit when the zip was ma
 """
 
 import contextlib
+import lzma
 import os
 import shutil
 import stat
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
 
 from importer.errors import ImportError_, LimitExceeded, Rule, UnsafePath, ValidationFailed
-from importer.hashing import Limits, check_file_name, hash_stream
+from importer.hashing import Limits, check_file_name, hash_stream, is_ignored
 
 ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz")
 COMPONENT_MARKERS = (".claude-plugin", "commands", "agents", "skills", "hooks", ".mcp.json")
+MANIFESTS = (".claude-plugin/plugin.json", ".claude-plugin/marketplace.json")
 UNIX_SYSTEM = 3
 UTF8_FLAG = 0x800
+ENCRYPTED_FLAG = 0x1
+READABLE_COMPRESSION = frozenset(
+    {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+)
+# Folders a Mac adds to the zips it makes (resource forks): never part of the plugin.
+MACOS_METADATA = "__MACOSX"
+# What a damaged or unsupported archive raises while it is listed or read.
+ARCHIVE_ERRORS = (
+    zipfile.BadZipFile,
+    tarfile.TarError,
+    EOFError,
+    OSError,
+    ValueError,
+    RuntimeError,
+    NotImplementedError,
+    zlib.error,
+    lzma.LZMAError,
+)
 
 
 @dataclass(frozen=True)
@@ -65,7 +86,7 @@ def _members(archive: Path, label: str, limits: Limits) -> Iterator[list[Member]
                 yield _tar_members(bundle, label, limits)
     except ImportError_:
         raise
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError) as error:
+    except ARCHIVE_ERRORS as error:
         raise ValidationFailed(
             f"not a readable archive: {error}", path=label, rule=Rule.BAD_ARCHIVE
         ) from error
@@ -91,36 +112,71 @@ def _clean_member_path(name: str, label: str) -> str:
     return "/".join(parts)
 
 
-def _check_counts(members: list[Member], label: str, limits: Limits) -> None:
-    files = [m for m in members if not m.is_dir]
-    if limits.max_files is not None and len(files) > limits.max_files:
-        raise LimitExceeded(
-            f"archive holds more than the limit of {limits.max_files} files",
-            path=label,
-            rule=Rule.TOO_MANY_FILES,
-        )
-    seen: set[str] = set()
-    for member in members:
-        if member.path in seen and not member.is_dir:
-            raise UnsafePath(
-                "archive member appears twice",
-                path=f"{label}!{member.path}",
-                rule=Rule.UNSAFE_ARCHIVE_MEMBER,
+class _EntryCounter:
+    """Counts files and folders while an archive is listed, so that listing stops as soon as
+    the entry limit is passed (a tar of 300,000 empty folders is refused after 20,001)."""
+
+    def __init__(self, label: str, limits: Limits) -> None:
+        self.label = label
+        self.limits = limits
+        self.count = 0
+
+    def add(self) -> None:
+        self.count += 1
+        if self.limits.max_files is not None and self.count > self.limits.max_files:
+            raise LimitExceeded(
+                f"archive holds more than the limit of {self.limits.max_files} entries "
+                "(files and folders)",
+                path=self.label,
+                rule=Rule.TOO_MANY_FILES,
             )
-        seen.add(member.path)
+
+
+def _check_members(members: list[Member], label: str, limits: Limits) -> None:
+    """Refuse duplicates, a path that is both a file and a folder, and excessive depth."""
+    files: set[str] = set()
+    folders: set[str] = set()
+    for member in members:
+        where = f"{label}!{member.path}"
+        if not member.is_dir:
+            if member.path in files:
+                raise UnsafePath(
+                    "archive member appears twice", path=where, rule=Rule.UNSAFE_ARCHIVE_MEMBER
+                )
+            files.add(member.path)
+        else:
+            folders.add(member.path)
+        parts = member.path.split("/")
+        folders.update("/".join(parts[:end]) for end in range(1, len(parts)))
         # The depth is checked again from the plugin root when the tree is scanned.
         if limits.max_depth is not None and member.path.count("/") > limits.max_depth:
             raise LimitExceeded(
                 f"nested deeper than the limit of {limits.max_depth} levels",
-                path=f"{label}!{member.path}",
+                path=where,
                 rule=Rule.TOO_DEEP,
             )
+    both = sorted(files & folders)
+    if both:
+        raise UnsafePath(
+            "archive member is a file where other members need a folder",
+            path=f"{label}!{both[0]}",
+            rule=Rule.UNSAFE_ARCHIVE_MEMBER,
+        )
+
+
+def _is_macos_metadata(path: str) -> bool:
+    return path.split("/", 1)[0] == MACOS_METADATA
 
 
 def _zip_members(bundle: zipfile.ZipFile, label: str, limits: Limits) -> list[Member]:
     members = []
+    counter = _EntryCounter(label, limits)
     for info in bundle.infolist():
+        counter.add()
         path = _clean_member_path(_zip_member_name(info, label), label)
+        if _is_macos_metadata(path):
+            continue
+        _check_zip_readable(info, label)
         unix_mode = info.external_attr >> 16 if info.create_system == UNIX_SYSTEM else 0
         file_type = stat.S_IFMT(unix_mode)
         is_dir = info.is_dir() or file_type == stat.S_IFDIR
@@ -134,8 +190,21 @@ def _zip_members(bundle: zipfile.ZipFile, label: str, limits: Limits) -> list[Me
             continue
         executable = bool(unix_mode & stat.S_IXUSR) and not is_dir
         members.append(Member(path, is_dir, executable, lambda info=info: bundle.open(info)))
-    _check_counts(members, label, limits)
+    _check_members(members, label, limits)
     return members
+
+
+def _check_zip_readable(info: zipfile.ZipInfo, label: str) -> None:
+    where = f"{label}!{info.filename}"
+    if info.flag_bits & ENCRYPTED_FLAG:
+        raise ValidationFailed("archive member is encrypted", path=where, rule=Rule.BAD_ARCHIVE)
+    if info.compress_type not in READABLE_COMPRESSION:
+        raise ValidationFailed(
+            f"archive member uses a compression method the importer cannot read "
+            f"({info.compress_type})",
+            path=where,
+            rule=Rule.BAD_ARCHIVE,
+        )
 
 
 def _zip_member_name(info: zipfile.ZipInfo, label: str) -> str:
@@ -156,8 +225,12 @@ def _zip_member_name(info: zipfile.ZipInfo, label: str) -> str:
 def _tar_members(bundle: tarfile.TarFile, label: str, limits: Limits) -> list[Member]:
     members = []
     declared = 0
+    counter = _EntryCounter(label, limits)
     for info in bundle:
+        counter.add()
         path = _clean_member_path(info.name, label)
+        if _is_macos_metadata(path):
+            continue
         if not (info.isreg() or info.isdir()):
             raise UnsafePath(
                 "archive member is a link or a special file",
@@ -178,7 +251,7 @@ def _tar_members(bundle: tarfile.TarFile, label: str, limits: Limits) -> list[Me
         members.append(
             Member(path, info.isdir(), bool(info.mode & stat.S_IXUSR), _tar_opener(bundle, info))
         )
-    _check_counts(members, label, limits)
+    _check_members(members, label, limits)
     return members
 
 
@@ -203,8 +276,7 @@ def _extract(members: list[Member], target: Path, label: str, limits: Limits) ->
             continue
         destination.parent.mkdir(parents=True, exist_ok=True)
         where = f"{label}!{member.path}"
-        with member.open() as source, destination.open("xb") as sink:
-            _, size = hash_stream(source, sink=sink, max_bytes=limits.max_file_bytes, label=where)
+        size = _extract_member(member, destination, where, limits)
         total += size
         if limits.max_total_bytes is not None and total > limits.max_total_bytes:
             raise LimitExceeded(
@@ -215,13 +287,35 @@ def _extract(members: list[Member], target: Path, label: str, limits: Limits) ->
         os.chmod(destination, 0o755 if member.executable else 0o644)
 
 
+def _extract_member(member: Member, destination: Path, where: str, limits: Limits) -> int:
+    try:
+        with member.open() as source, destination.open("xb") as sink:
+            _, size = hash_stream(source, sink=sink, max_bytes=limits.max_file_bytes, label=where)
+    except ImportError_ as error:
+        if error.rule != Rule.UNREADABLE:
+            raise
+        raise ValidationFailed(
+            f"archive member cannot be read: {error.message}", path=where, rule=Rule.BAD_ARCHIVE
+        ) from error
+    except ARCHIVE_ERRORS as error:
+        raise ValidationFailed(
+            f"archive member cannot be read: {error}", path=where, rule=Rule.BAD_ARCHIVE
+        ) from error
+    return size
+
+
 def _archive_root(target: Path, label: str) -> Path:
-    """The archive's top level when it holds a plugin or marketplace, else its single folder."""
-    top = list(target.iterdir())
+    """A single top-level folder holding a manifest; else the archive's top level when it
+    holds a plugin or marketplace; else its single folder. Names that hashing ignores
+    (``.DS_Store``, ...) do not count."""
+    top = [entry for entry in target.iterdir() if not is_ignored(entry.name, is_dir=entry.is_dir())]
+    single = top[0] if len(top) == 1 and top[0].is_dir() else None
+    if single is not None and any((single / marker).is_file() for marker in MANIFESTS):
+        return single
     if any(entry.name in COMPONENT_MARKERS for entry in top):
         return target
-    if len(top) == 1 and top[0].is_dir():
-        return top[0]
+    if single is not None:
+        return single
     raise ValidationFailed(
         "archive holds neither a plugin (.claude-plugin/ or a component folder at its top "
         "level) nor a single top-level folder",

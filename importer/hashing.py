@@ -248,6 +248,8 @@ def walk_tree(
                 st = entry.stat(follow_symlinks=False)
                 if stat.S_ISDIR(st.st_mode):
                     if not is_ignored(entry.name, is_dir=True):
+                        count += 1  # folders count toward the entry limit too
+                        _check_entry_count(count, where, limits)
                         pending.append((Path(entry.path), f"{relative}/"))
                     continue
                 if not stat.S_ISREG(st.st_mode):
@@ -269,13 +271,17 @@ def _listing(directory: Path, label: str) -> Iterator[Iterator[os.DirEntry]]:
         yield entries
 
 
-def _check_file_limits(relative: str, size: int, count: int, where: str, limits: Limits) -> None:
+def _check_entry_count(count: int, where: str, limits: Limits) -> None:
     if limits.max_files is not None and count > limits.max_files:
         raise LimitExceeded(
-            f"more than the limit of {limits.max_files} files",
+            f"more than the limit of {limits.max_files} entries (files and folders)",
             path=display_path(where),
             rule=Rule.TOO_MANY_FILES,
         )
+
+
+def _check_file_limits(relative: str, size: int, count: int, where: str, limits: Limits) -> None:
+    _check_entry_count(count, where, limits)
     if limits.max_depth is not None and relative.count("/") + 1 > limits.max_depth:
         raise LimitExceeded(
             f"nested deeper than the limit of {limits.max_depth} levels",

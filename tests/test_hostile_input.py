@@ -4,6 +4,8 @@ imported with a warning), and a refusal writes nothing."""
 
 import json
 import os
+import tarfile
+import zipfile
 from io import StringIO
 
 import pytest
@@ -12,9 +14,11 @@ from django.core.management import call_command
 
 from artifacts.models import Artifact, Collection
 from importer.errors import Rule, UnsafePath
+from importer.hashing import hash_directory
+from importer.results import DedupDecision
 from importer.services import import_paths
 from tests.capabilities import file_permissions_enforced
-from tests.plugins import full_plugin, manifest
+from tests.plugins import full_plugin, make_tar, make_zip, manifest
 from tests.test_bad_input import assert_rejected
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -236,3 +240,141 @@ def test_unreadable_files_and_folders_are_named(make_tree, skillmeat_home, targe
     finally:
         os.chmod(root / target, 0o755)
     assert "cannot be read" in failure.message and "Permission denied" in failure.message
+
+
+# --- archives ---------------------------------------------------------------------------
+
+
+def patch_zip_headers(archive, *, flags=None, method=None):
+    """Rewrite the general-purpose flags and/or the compression method of every member, in
+    the local headers and the central directory alike (what an encrypting or exotic zip
+    tool writes)."""
+    data = bytearray(archive.read_bytes())
+    for signature, flag_at, method_at in ((b"PK\x03\x04", 6, 8), (b"PK\x01\x02", 8, 10)):
+        start = data.find(signature)
+        while start != -1:
+            if flags is not None:
+                data[start + flag_at : start + flag_at + 2] = flags.to_bytes(2, "little")
+            if method is not None:
+                data[start + method_at : start + method_at + 2] = method.to_bytes(2, "little")
+            start = data.find(signature, start + 4)
+    archive.write_bytes(bytes(data))
+    return archive
+
+
+def stored_zip(path, members):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as bundle:
+        for name, content in members.items():
+            bundle.writestr(name, content)
+    return path
+
+
+def test_an_encrypted_zip_member_is_bad_archive(tmp_path, skillmeat_home):
+    archive = stored_zip(tmp_path / "secret.zip", {"p/commands/a.md": "a"})
+    patch_zip_headers(archive, flags=0x1)
+    failure = assert_rejected(
+        archive, Rule.BAD_ARCHIVE, "secret.zip!p/commands/a.md", skillmeat_home
+    )
+    assert "encrypted" in failure.message
+
+
+@pytest.mark.parametrize("method", [99, 93, 95])  # AES, zstd, xz: not readable here
+def test_an_unreadable_compression_method_is_bad_archive(tmp_path, skillmeat_home, method):
+    archive = stored_zip(tmp_path / "exotic.zip", {"p/commands/a.md": "a"})
+    patch_zip_headers(archive, method=method)
+    failure = assert_rejected(
+        archive, Rule.BAD_ARCHIVE, "exotic.zip!p/commands/a.md", skillmeat_home
+    )
+    assert "compression method" in failure.message
+
+
+def test_damaged_member_data_is_bad_archive_naming_the_member(tmp_path, skillmeat_home):
+    archive = make_zip(tmp_path / "damaged.zip", {"p/commands/a.md": os.urandom(5000)})
+    data = bytearray(archive.read_bytes())
+    start = data.find(b"p/commands/a.md") + len("p/commands/a.md")
+    data[start + 100 : start + 130] = b"\xff" * 30  # inside the member's data
+    archive.write_bytes(bytes(data))
+    assert_rejected(archive, Rule.BAD_ARCHIVE, "damaged.zip!p/commands/a.md", skillmeat_home)
+
+
+def test_an_encrypted_zip_gives_the_json_document_on_the_command_line(tmp_path):
+    archive = stored_zip(tmp_path / "secret.zip", {"p/commands/a.md": "a"})
+    patch_zip_headers(archive, flags=0x1)
+    out, err = StringIO(), StringIO()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("import_plugin", str(archive), "--json", stdout=out, stderr=err)
+    assert exit_.value.code == 1
+    (failure,) = json.loads(out.getvalue())["failed"]
+    assert failure["rule"] == "bad_archive"
+
+
+def test_folders_count_toward_the_entry_limit_and_listing_stops_there(
+    tmp_path, skillmeat_home, settings
+):
+    settings.SKILLMEAT_MAX_FILES = 10
+    archive = tmp_path / "folders.tgz"
+    with tarfile.open(archive, "w:gz") as bundle:
+        for index in range(40):
+            info = tarfile.TarInfo(f"p/d{index}")
+            info.type = tarfile.DIRTYPE
+            bundle.addfile(info)
+    # Cut the archive short: listing past the limit would meet the damage (bad_archive).
+    data = archive.read_bytes()
+    archive.write_bytes(data[: len(data) * 2 // 3])
+    failure = assert_rejected(archive, Rule.TOO_MANY_FILES, "folders.tgz", skillmeat_home)
+    assert "files and folders" in failure.message
+
+
+def test_folders_count_toward_the_entry_limit_in_plugin_folders(
+    make_tree, skillmeat_home, settings
+):
+    settings.SKILLMEAT_MAX_FILES = 12
+    root = make_tree(full_plugin())
+    for index in range(10):
+        (root / f"empty{index}").mkdir()
+    assert_rejected(root, Rule.TOO_MANY_FILES, "empty", skillmeat_home)
+
+
+@pytest.mark.parametrize("maker", [make_zip, make_tar])
+def test_a_file_and_a_folder_at_one_path_name_the_member(tmp_path, skillmeat_home, maker):
+    suffix = ".zip" if maker is make_zip else ".tgz"
+    archive = maker(
+        tmp_path / f"clash{suffix}", {"p/commands/a.md": "file", "p/commands/a.md/b.md": "x"}
+    )
+    failure = assert_rejected(
+        archive, Rule.UNSAFE_ARCHIVE_MEMBER, f"clash{suffix}!p/commands/a.md", skillmeat_home
+    )
+    assert failure.path == f"{archive}!p/commands/a.md"  # the member, not a staging folder
+
+
+def test_a_zip_made_by_macos_finder_imports(make_tree, tmp_path):
+    tree = full_plugin()
+    members = {f"toolbox/{path}": content for path, content in tree.items()}
+    members.update(
+        {
+            "toolbox/.DS_Store": b"\0\0\0\1Bud1",
+            "__MACOSX/toolbox/._README.md": b"\0\5\26\7resource fork",
+            "__MACOSX/._toolbox": b"\0\5\26\7",
+            ".DS_Store": b"\0\0\0\1Bud1",
+        }
+    )
+    archive = make_zip(tmp_path / "toolbox.zip", members)
+    report = import_paths([archive])
+    assert report.failed == []
+    (result,) = report.results
+    assert result.plugin_hash == hash_directory(make_tree(tree))
+
+
+@pytest.mark.parametrize("name", ["skills", "hooks", "commands", "agents"])
+@pytest.mark.parametrize("suffix", [".zip", ".tar.gz"])
+def test_a_plugin_named_like_a_component_folder_round_trips(make_tree, tmp_path, name, suffix):
+    first = import_paths([make_tree(full_plugin(name))])
+    (imported,) = first.results
+    output = tmp_path / f"export{suffix}"
+    call_command("export_plugin", name, "-o", str(output), stdout=StringIO())
+    again = import_paths([output])
+    assert again.failed == []
+    (result,) = again.results
+    assert result.plugin_name == name
+    assert result.plugin_hash == imported.plugin_hash
+    assert result.decision == DedupDecision.LINK_EXISTING
