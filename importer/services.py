@@ -212,7 +212,7 @@ class _ImportRun:
                 self._failed(span, error)
                 raise
             except Exception as error:
-                domain = _as_domain_error(error, self.source.label)
+                domain = _as_domain_error(error, self.source.label, self.transaction_id)
                 self._failed(span, domain)
                 raise domain from error
             self._succeeded(span, result)
@@ -479,9 +479,10 @@ def _record_failure(
     """The import history keeps failed imports too (not dry runs)."""
     if options.dry_run:
         return
+    transaction_id = transaction_id or str(uuid.uuid4())
     try:
         ImportRecord.objects.create(
-            transaction_id=transaction_id or str(uuid.uuid4()),
+            transaction_id=transaction_id,
             collection_name=options.collection,
             plugin_name=plugin_name,
             source=options.source_text or source,
@@ -493,13 +494,30 @@ def _record_failure(
             error_path=error.path,
             error_message=error.message,
         )
-    except DatabaseError:
-        telemetry.log.exception("import_record_failed", plugin_name=plugin_name)
+    except DatabaseError as failure:
+        telemetry.log.error(
+            "import_record_failed",
+            plugin_name=plugin_name,
+            transaction_id=transaction_id,
+            error=f"{type(failure).__name__}: {failure}",
+            rule=error.rule,
+        )
 
 
-def _as_domain_error(error: Exception, label: str) -> ImportError_:
+def _as_domain_error(error: Exception, label: str, transaction_id: str) -> ImportError_:
     if isinstance(error, DatabaseError):
-        return ImportError_(f"database error: {error}", path=label, rule=Rule.DATABASE_FAILED)
+        # The database's own text (SQL, constraint names, values) stays in the server log.
+        telemetry.log.error(
+            "plugin_import_database_error",
+            transaction_id=transaction_id,
+            error=f"{type(error).__name__}: {error}",
+        )
+        return ImportError_(
+            f"the database could not store this import (transaction {transaction_id}); "
+            "nothing of it was kept, and the server log has the details",
+            path=label,
+            rule=Rule.DATABASE_FAILED,
+        )
     if isinstance(error, OSError):
         where = display_path(error.filename) if error.filename else label
         return StorageFailed(

@@ -11,14 +11,23 @@ from io import StringIO
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db import connection
 
-from artifacts.models import Artifact, Collection
+from artifacts.models import Artifact, Collection, ImportRecord
 from importer.errors import Rule, UnsafePath
 from importer.hashing import hash_directory
 from importer.results import DedupDecision
 from importer.services import import_paths
 from tests.capabilities import file_permissions_enforced
-from tests.plugins import full_plugin, make_tar, make_zip, manifest
+from tests.plugins import (
+    database_snapshot,
+    full_plugin,
+    make_tar,
+    make_zip,
+    manifest,
+    storage_snapshot,
+    synthetic_plugin,
+)
 from tests.test_bad_input import assert_rejected
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -378,3 +387,67 @@ def test_a_plugin_named_like_a_component_folder_round_trips(make_tree, tmp_path,
     assert result.plugin_name == name
     assert result.plugin_hash == imported.plugin_hash
     assert result.decision == DedupDecision.LINK_EXISTING
+
+
+# --- a full disk during the transaction ---------------------------------------------------
+
+
+@pytest.fixture
+def sqlite_only():
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's max_page_count makes a real 'database or disk is full'")
+    yield
+    with connection.cursor() as cursor:  # the cap is the connection's: lift it again
+        cursor.execute("PRAGMA max_page_count = 4294967294")
+
+
+def fill_the_database(spare_pages):
+    """Cap the SQLite file a few pages past its size: the next big write fails as on a
+    full disk (SQLITE_FULL), from SQLite itself."""
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA page_count")
+        (pages,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA max_page_count = {pages + spare_pages}")
+
+
+def test_a_database_full_mid_transaction_removes_blobs_and_keeps_a_record(
+    sqlite_only, make_tree, skillmeat_home
+):
+    import_paths([make_tree(full_plugin())])
+    blobs = storage_snapshot(skillmeat_home)
+    rows = database_snapshot()
+    fill_the_database(spare_pages=2)
+    report = import_paths([make_tree(synthetic_plugin("big", 400))])
+    (failure,) = report.failed
+    assert failure.rule == Rule.DATABASE_FAILED
+    assert "disk is full" not in failure.message and "nothing of it was kept" in failure.message
+    assert storage_snapshot(skillmeat_home) == blobs
+    record = ImportRecord.objects.get(status="failed")
+    assert record.error_rule == Rule.DATABASE_FAILED
+    assert str(record.transaction_id) in failure.message
+    assert {k: v for k, v in database_snapshot().items() if k != "ImportRecord"} == {
+        k: v for k, v in rows.items() if k != "ImportRecord"
+    }
+
+
+def test_when_even_the_record_cannot_be_written_the_failure_is_logged(
+    sqlite_only, make_tree, skillmeat_home, caplog
+):
+    import_paths([make_tree(full_plugin())])
+    blobs = storage_snapshot(skillmeat_home)
+    with connection.cursor() as cursor:  # the history table refuses every row, as a full disk
+        cursor.execute(
+            "CREATE TRIGGER history_full BEFORE INSERT ON artifacts_importrecord "
+            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+    try:
+        report = import_paths([make_tree(synthetic_plugin("big", 40))])
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER history_full")
+    (failure,) = report.failed
+    assert failure.rule == Rule.DATABASE_FAILED
+    assert storage_snapshot(skillmeat_home) == blobs
+    logged = caplog.text
+    transaction_id = failure.message.split("transaction ")[1].split(")")[0]
+    assert "import_record_failed" in logged and transaction_id in logged
