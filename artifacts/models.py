@@ -145,6 +145,12 @@ class Version(models.Model):
         return f"{self.artifact_id}@{self.content_hash[:12]}"
 
 
+def version_label(version: "Version") -> str:
+    """How a version is named to people: ``skill:release-notes@408839ce793a``."""
+    artifact = version.artifact
+    return f"{artifact.type}:{artifact.name}@{version.content_hash[:12]}"
+
+
 class VersionFile(models.Model):
     """A file of a version: enough to rebuild the version byte for byte from ``objects/``.
 

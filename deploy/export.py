@@ -10,7 +10,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from artifacts.models import Version, VersionFile
+from artifacts.models import Version, VersionFile, version_label
 from importer.errors import Rule, ValidationFailed
 from importer.storage import BlobStore
 
@@ -27,6 +27,7 @@ def plugin_export(*, version: Version, output: Path, store: BlobStore | None = N
             "the output must end in .zip, .tar.gz or .tgz", path=str(output), rule=Rule.BAD_ARCHIVE
         )
     files = list(VersionFile.objects.filter(version=version).order_by("path"))
+    store.require((f.blob_hash for f in files), needed_by=version_label(version))
     top = version.artifact.name
     output.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=".export-", dir=output.parent)

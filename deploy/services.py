@@ -14,7 +14,14 @@ from typing import Any
 
 from django.db import transaction
 
-from artifacts.models import DEFAULT_COLLECTION, Artifact, ArtifactType, Version, normalize_name
+from artifacts.models import (
+    DEFAULT_COLLECTION,
+    Artifact,
+    ArtifactType,
+    Version,
+    normalize_name,
+    version_label,
+)
 from deploy.models import DeployedItem, Deployment, ItemKind
 from deploy.targets import (
     CLAUDE_DIR,
@@ -164,6 +171,10 @@ def plugin_deploy(
         .first()
     )
     previous_items = {item.path: item for item in previous.items.all()} if previous else {}
+    store.require(
+        (f.sha256 for target in plan.targets for f in target.files),
+        needed_by=version_label(chosen),
+    )
     conflicts = _conflicts(root, plan.targets, previous_items)
     if conflicts and not force:
         raise ModifiedInProject(conflicts)
@@ -195,7 +206,7 @@ def plugin_deploy(
 
 def _hooks_json(store: BlobStore, version: Version) -> bytes | None:
     hooks = version.files.filter(path="hooks/hooks.json").first()
-    return store.read(hooks.blob_hash) if hooks else None
+    return store.read(hooks.blob_hash) if hooks and store.has(hooks.blob_hash) else None
 
 
 def _conflicts(

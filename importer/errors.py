@@ -26,6 +26,7 @@ class Rule:
     NOT_A_PLUGIN = "not_a_plugin"
     UNKNOWN_COLLECTION = "unknown_collection"
     STORAGE_FAILED = "storage_failed"
+    MISSING_BLOB = "missing_blob"  # a version's bytes are gone from objects/
     DATABASE_FAILED = "database_failed"
     INTERNAL = "internal"
 

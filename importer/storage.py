@@ -60,6 +60,17 @@ class BlobStore:
     def missing(self, digests: Iterable[str]) -> set[str]:
         return {digest for digest in digests if not self.has(digest)}
 
+    def require(self, digests: Iterable[str], *, needed_by: str) -> None:
+        """Refuse, before anything is written, to rebuild from blobs the store lacks."""
+        missing = sorted(self.missing(digests))
+        if missing:
+            raise StorageFailed(
+                f"{len(missing)} blob(s) of {needed_by} are missing from the store "
+                f"(first: {missing[0]}); run verify_collection to see what is damaged",
+                path=needed_by,
+                rule=Rule.MISSING_BLOB,
+            )
+
     @contextlib.contextmanager
     def open(self, digest: str) -> Iterator[BinaryIO]:
         with self.path_for(digest).open("rb") as blob:

@@ -451,3 +451,38 @@ def test_when_even_the_record_cannot_be_written_the_failure_is_logged(
     logged = caplog.text
     transaction_id = failure.message.split("transaction ")[1].split(")")[0]
     assert "import_record_failed" in logged and transaction_id in logged
+
+
+# --- a damaged store --------------------------------------------------------------------
+
+
+def remove_a_blob_of(name, home):
+    version = Artifact.objects.get(type="plugin", name=name).latest_version
+    digest = version.files.order_by("path").last().blob_hash
+    blob = home / "objects" / digest[:2] / digest[2:]
+    blob.unlink()
+    return version
+
+
+def test_a_missing_blob_fails_export_and_deploy_before_anything_is_written(
+    make_tree, skillmeat_home, tmp_path
+):
+    import_paths([make_tree(full_plugin())])
+    version = remove_a_blob_of("toolbox", skillmeat_home)
+    label = f"plugin:toolbox@{version.content_hash[:12]}"
+    out_dir = tmp_path / "exports"
+    out_dir.mkdir()
+    err = StringIO()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("export_plugin", "toolbox", "-o", str(out_dir / "t.zip"), stderr=err)
+    assert exit_.value.code == 1
+    assert label in err.getvalue() and "verify_collection" in err.getvalue()
+    assert list(out_dir.iterdir()) == []
+    project = tmp_path / "project"
+    project.mkdir()
+    err = StringIO()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("deploy_plugin", "toolbox", "--project", str(project), stderr=err)
+    assert exit_.value.code == 1
+    assert "missing_blob" in err.getvalue() and label in err.getvalue()
+    assert list(project.iterdir()) == []
