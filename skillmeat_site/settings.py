@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "artifacts.api.errors.ApiErrorMiddleware",
 ]
 
 ROOT_URLCONF = "skillmeat_site.urls"
@@ -171,6 +172,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "artifacts.api.schema.add_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ArtifactTypeEnum": "artifacts.models.ArtifactType",
         "DedupDecisionEnum": "importer.results.DedupDecision",

@@ -4,6 +4,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from artifacts.api.errors import is_error_document
+
 pytestmark = pytest.mark.django_db
 
 
@@ -24,3 +26,24 @@ def test_the_api_docs_send_a_visitor_to_the_login_page_and_back():
     page = client.get("/api/v1/docs/")
     assert page.status_code == 200
     assert b"swagger-ui" in page.content
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("get", "/api/v1/no-such-thing/", 404),
+        ("get", "/api/v1/artifacts/not-a-uuid/", 404),
+        ("get", "/api/v1/artifacts/00000000-0000-0000-0000-000000000000/versions/", 404),
+        ("delete", "/api/v1/collections/", 405),
+        ("get", "/api/v1/artifacts/?page=999", 404),
+        ("get", "/api/v1/collections/", 401),
+    ],
+)
+def test_every_error_under_the_api_has_the_one_shape(method, path, status):
+    client = Client()
+    if status != 401:
+        client.force_login(User.objects.create_user("reader", password="x"))
+    response = getattr(client, method)(path)
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("application/json")
+    assert is_error_document(response.content), response.content

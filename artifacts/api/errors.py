@@ -1,8 +1,15 @@
 """One error shape for the whole API: ``{"detail", "code", "errors": [{"path", "rule",
-"message"}]}``, for the importer's domain errors and DRF's own alike."""
+"message"}]}``, for the importer's domain errors, DRF's own, and what Django answers itself
+under ``/api/`` (an unknown URL, a server error)."""
 
+import json
+from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
+import structlog
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -32,6 +39,10 @@ def api_exception_handler(error: Exception, context: dict[str, Any]) -> Response
             [{"path": error.path, "rule": error.rule, "message": error.message}],
         )
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(error, Http404):
+        error = exceptions.NotFound(str(error) or None)
+    elif isinstance(error, DjangoPermissionDenied):
+        error = exceptions.PermissionDenied(str(error) or None)
     response = exception_handler(error, context)
     if response is None:
         return None
@@ -42,3 +53,48 @@ def api_exception_handler(error: Exception, context: dict[str, Any]) -> Response
         code = error.get_codes() if isinstance(error.get_codes(), str) else error.default_code
         response.data = error_body(str(detail), code, [])
     return response
+
+
+API_PREFIX = "/api/"
+log = structlog.get_logger("skillmeat.api")
+
+
+class ApiErrorMiddleware:
+    """Answers every error under ``/api/`` in the API's one JSON shape: Django's own 404
+    page for an unknown URL, and any uncaught exception (500, its details only logged)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not request.path.startswith(API_PREFIX) or response.status_code < 400:
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        return _json_error(response.status_code, headers=response)
+
+    def process_exception(self, request: HttpRequest, error: Exception) -> HttpResponse | None:
+        if not request.path.startswith(API_PREFIX):
+            return None
+        log.exception("api_server_error", path=request.path, method=request.method)
+        return _json_error(HTTPStatus.INTERNAL_SERVER_ERROR)
+
+
+def _json_error(code: int, headers: HttpResponse | None = None) -> JsonResponse:
+    phrase = HTTPStatus(code).phrase
+    body = error_body(f"{phrase}.", phrase.lower().replace(" ", "_").replace("-", "_"), [])
+    response = JsonResponse(body, status=code, json_dumps_params={"ensure_ascii": False})
+    for header in ("Allow", "WWW-Authenticate", "Location"):
+        if headers is not None and headers.has_header(header):
+            response[header] = headers[header]
+    return response
+
+
+def is_error_document(content: bytes) -> bool:
+    """True when ``content`` is the API's error shape (used by the tests of every status)."""
+    try:
+        document = json.loads(content)
+    except ValueError:
+        return False
+    return isinstance(document, dict) and {"detail", "code", "errors"} <= set(document)

@@ -50,7 +50,7 @@ class ArtifactSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field({"type": "object", "nullable": True, "additionalProperties": {}})
     def get_configuration(self, row: Mapping[str, Any]) -> Any:
         if row["type"] != ArtifactType.MCP:
             return None
