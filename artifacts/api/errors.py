@@ -72,7 +72,10 @@ class ApiErrorMiddleware:
             return response
         if response.get("Content-Type", "").startswith("application/json"):
             return response
-        return _json_error(response.status_code, headers=response)
+        # A DRF error rendered by another renderer (the schema's YAML) keeps its own words.
+        data = getattr(response, "data", None)
+        body = data if isinstance(data, dict) and {"detail", "code"} <= set(data) else None
+        return _json_error(response.status_code, headers=response, body=body)
 
     def process_exception(self, request: HttpRequest, error: Exception) -> HttpResponse | None:
         if not request.path.startswith(API_PREFIX):
@@ -81,9 +84,12 @@ class ApiErrorMiddleware:
         return _json_error(HTTPStatus.INTERNAL_SERVER_ERROR)
 
 
-def _json_error(code: int, headers: HttpResponse | None = None) -> JsonResponse:
-    phrase = HTTPStatus(code).phrase
-    body = error_body(f"{phrase}.", phrase.lower().replace(" ", "_").replace("-", "_"), [])
+def _json_error(
+    code: int, headers: HttpResponse | None = None, body: dict[str, Any] | None = None
+) -> JsonResponse:
+    if body is None:
+        phrase = HTTPStatus(code).phrase
+        body = error_body(f"{phrase}.", phrase.lower().replace(" ", "_").replace("-", "_"), [])
     response = JsonResponse(body, status=code, json_dumps_params={"ensure_ascii": False})
     for header in ("Allow", "WWW-Authenticate", "Location"):
         if headers is not None and headers.has_header(header):
