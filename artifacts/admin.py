@@ -20,9 +20,11 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from artifacts import selectors
 from artifacts.api.uploads import LimitedUploadHandler, UploadTooLarge, import_upload
+from artifacts.hashrefs import HEX, MIN_PREFIX
 from artifacts.masking import configuration_for
 from artifacts.models import (
     DEFAULT_COLLECTION,
+    HASH_LENGTH,
     Artifact,
     ArtifactType,
     Collection,
@@ -30,6 +32,7 @@ from artifacts.models import (
     Version,
     VersionFile,
 )
+from artifacts.permissions import CAN_IMPORT_MESSAGE, can_import
 from importer.errors import ImportError_
 from importer.results import DedupDecision, ImportReport
 
@@ -86,6 +89,15 @@ class CollectionAdmin(admin.ModelAdmin):
     def artifact_count(self, collection: Collection) -> int:
         return collection.artifact_total  # type: ignore[attr-defined]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Collection | None = None) -> list:
+        """A collection's views live under its name: it cannot change once it holds one."""
+        if obj is not None and obj.artifacts.exists():
+            return ["name"]
+        return []
+
+    def has_delete_permission(self, request: HttpRequest, obj: Collection | None = None) -> bool:
+        return obj is None or not obj.artifacts.exists()
+
 
 class ImportArchiveForm(forms.Form):
     file = forms.FileField(help_text="A .zip, .tar.gz or .tgz archive of a plugin or marketplace.")
@@ -97,7 +109,8 @@ class ImportArchiveForm(forms.Form):
 class ArtifactAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["name", "type", "collection", "latest_hash", "updated_at"]
     list_filter = ["type", "collection"]
-    search_fields = ["name", "=versions__content_hash"]
+    search_fields = ["name"]
+    search_help_text = "A name, part of one, or a content hash (a prefix of 8+ hex is enough)."
     list_select_related = ["collection", "latest_version"]
     readonly_fields = [
         "id",
@@ -137,9 +150,10 @@ class ArtifactAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
     ) -> tuple[QuerySet, bool]:
-        results, _ = super().get_search_results(
-            request, queryset, search_term.lower() if len(search_term) == 64 else search_term
-        )
+        results, _ = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip().lower()
+        if MIN_PREFIX <= len(term) <= HASH_LENGTH and HEX.fullmatch(term):
+            results = results | queryset.filter(versions__content_hash__startswith=term)
         return results.distinct(), False
 
     def get_fieldsets(self, request: HttpRequest, obj: Artifact | None = None) -> list:
@@ -227,18 +241,35 @@ class ArtifactAdmin(ReadOnlyMixin, admin.ModelAdmin):
         ]
 
     def _import_entry(self, request: HttpRequest) -> HttpResponse:
-        # The size cap must be in place before anything reads the body, CSRF checks included.
+        # The size cap must be in place before anything reads the body, CSRF checks included;
+        # a body past it is refused while CSRF reads it, and answered with the form again.
         request.upload_handlers = [
             LimitedUploadHandler(request, settings.SKILLMEAT_MAX_TOTAL_BYTES)
         ]
-        return csrf_protect(self.import_view)(request)
+        try:
+            return csrf_protect(self.import_view)(request)
+        except UploadTooLarge as too_large:
+            return self._import_page(
+                request, form=ImportArchiveForm(), error=str(too_large.detail), status=413
+            )
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
-        if not self.has_import_permission(request):
-            return HttpResponse("Importing needs the add-artifact permission.", status=403)
-        report, error, form = None, None, ImportArchiveForm()
-        if request.method == "POST":
-            report, error, form = self._run_import(request)
+        if not can_import(request.user):
+            return HttpResponse(CAN_IMPORT_MESSAGE, status=403)
+        if request.method != "POST":
+            return self._import_page(request, form=ImportArchiveForm())
+        report, error, form = self._run_import(request)
+        return self._import_page(request, form=form, report=report, error=error)
+
+    def _import_page(
+        self,
+        request: HttpRequest,
+        *,
+        form: "ImportArchiveForm",
+        report: ImportReport | None = None,
+        error: str | None = None,
+        status: int = 200,
+    ) -> HttpResponse:
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -248,11 +279,8 @@ class ArtifactAdmin(ReadOnlyMixin, admin.ModelAdmin):
             "groups": _groups(report) if report else [],
             "error": error,
         }
-        return TemplateResponse(request, "admin/artifacts/artifact/import.html", context)
-
-    def has_import_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_staff and (
-            request.user.is_superuser or request.user.has_perm("artifacts.add_artifact")
+        return TemplateResponse(
+            request, "admin/artifacts/artifact/import.html", context, status=status
         )
 
     def _run_import(

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.db.models import F, QuerySet
 
+from artifacts.hashrefs import version_by_reference
 from artifacts.models import Artifact, ArtifactAssociation, ArtifactType, Version, VersionFile
 
 ARTIFACT_ROW_FIELDS = (
@@ -109,12 +110,13 @@ def _item(association: ArtifactAssociation, shown: Artifact) -> AssociationItem:
 
 
 def plugin_version_of(plugin: Artifact, reference: str) -> Version | None:
-    """A plugin's version by id or content hash."""
+    """A plugin's version by id, content hash or unique hash prefix (8+ hex); raises
+    :class:`HashReferenceError` for an ambiguous or malformed prefix."""
     versions = Version.objects.filter(artifact=plugin)
     try:
         return versions.filter(pk=uuid.UUID(reference)).first()
     except ValueError:
-        return versions.filter(content_hash=reference.lower()).first()
+        return version_by_reference(versions, reference)
 
 
 def artifact_associations(

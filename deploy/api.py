@@ -1,10 +1,11 @@
 """Read-only API of the sync engine: deployments, and the status of a project's deployed
 children (the document of ``sync_status --json``)."""
 
+from pathlib import Path
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, viewsets
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -53,8 +54,27 @@ class ProjectStatusSerializer(serializers.Serializer):
     plugins = DeployedPluginSerializer(many=True)
 
 
+class ProjectQuerySerializer(serializers.Serializer):
+    project = serializers.CharField(help_text="The project folder: an absolute path.")
+
+    def validate_project(self, value: str) -> str:
+        """An absolute path to an existing folder; nothing is expanded (no ``~``)."""
+        if "\x00" in value or not value.startswith("/"):
+            raise serializers.ValidationError("must be an absolute path to a folder")
+        try:
+            is_folder = Path(value).is_dir()
+        except (OSError, ValueError):
+            is_folder = False
+        if not is_folder:
+            raise serializers.ValidationError("no such folder on the server")
+        return value
+
+
 class DeploymentViewSet(viewsets.ReadOnlyModelViewSet):
+    """Deployments reveal server paths: staff only."""
+
     serializer_class = DeploymentSerializer
+    permission_classes = [permissions.IsAdminUser]
 
     def get_queryset(self) -> Any:
         deployments = Deployment.objects.select_related("plugin", "plugin_version").order_by(
@@ -65,15 +85,17 @@ class DeploymentViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class ProjectStatusView(APIView):
+    """A project's state reveals server paths: staff only."""
+
+    permission_classes = [permissions.IsAdminUser]
+
     @extend_schema(
         summary="The state of every child deployed in a project",
-        parameters=[
-            OpenApiParameter("project", str, required=True, description="The project folder.")
-        ],
+        parameters=[ProjectQuerySerializer],
         responses={200: ProjectStatusSerializer, 400: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
-        project = request.query_params.get("project")
-        if not project:
-            raise serializers.ValidationError({"project": ["This query parameter is required."]})
-        return Response(ProjectStatusSerializer(status_document(project)).data)
+        query = ProjectQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        document = status_document(Path(query.validated_data["project"]))
+        return Response(ProjectStatusSerializer(document).data)

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import transaction
 
+from artifacts.hashrefs import version_by_reference
 from artifacts.models import (
     DEFAULT_COLLECTION,
     Artifact,
@@ -120,17 +121,14 @@ def plugin_version(plugin: Artifact, reference: str | None) -> Version:
     if not reference:
         assert plugin.latest_version is not None
         return plugin.latest_version
-    matches = list(
-        Version.objects.filter(artifact=plugin, content_hash__startswith=reference.lower())[:2]
-    )
-    if len(matches) != 1:
-        problem = "no" if not matches else "more than one"
+    version = version_by_reference(Version.objects.filter(artifact=plugin), reference)
+    if version is None:
         raise DeployError(
-            f"{problem} version of {plugin.name!r} has a hash starting with {reference!r}",
+            f"no version of {plugin.name!r} has a hash starting with {reference!r}",
             path=reference,
             rule=Rule.NOT_FOUND,
         )
-    return matches[0]
+    return version
 
 
 def check_platform(platform: str) -> None:

@@ -44,13 +44,16 @@ class Candidate:
     @classmethod
     def of_plugin(cls, plan: PluginPlan) -> "Candidate":
         description = plan.manifest.get("description")
+        metadata: dict = {"description": description} if isinstance(description, str) else {}
+        if plan.mcp_files:
+            metadata["mcp_files"] = list(plan.mcp_files)
         return cls(
             type=ArtifactType.PLUGIN,
             name=plan.name,
             content_hash=plan.content_hash,
             files=tuple(plan.files),
             version_label=plan.version_label,
-            metadata={"description": description} if isinstance(description, str) else {},
+            metadata=metadata,
         )
 
 

@@ -56,6 +56,7 @@ class PluginLayout:
     entries: list[Entry]
     children: list[ChildSpec]
     warnings: list[str] = field(default_factory=list)
+    mcp_files: list[str] = field(default_factory=list)  # files that declare MCP servers
 
 
 @dataclass
@@ -89,6 +90,7 @@ class PluginPlan:
     meta_paths: frozenset[str]
     children: list[ChildPlan]
     warnings: list[str]
+    mcp_files: tuple[str, ...] = ()
 
     @property
     def version_label(self) -> str:
@@ -291,7 +293,9 @@ def _mcp_children(paths: Mapping[str, Any], layout: PluginLayout) -> list[ChildS
         where = display_path(f"{label}/{relative}")
         document = read_json_file(layout.source.root / relative, where)
         servers.extend(_mcp_servers(document, where, layout))
+        layout.mcp_files.append(relative)
     if isinstance(declared, Mapping):
+        layout.mcp_files.append(MANIFEST_FILE)
         servers.extend(_mcp_servers(declared, f"{manifest_where}#mcpServers", layout))
     return _merge_servers(servers, layout)
 
@@ -363,6 +367,7 @@ def plan_plugin(layout: PluginLayout, limits: Limits, staging: StagingArea | Non
         meta_paths=frozenset(set(by_path) - owned),
         children=children,
         warnings=warnings,
+        mcp_files=tuple(layout.mcp_files),
     )
 
 

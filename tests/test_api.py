@@ -157,8 +157,8 @@ def test_mcp_secrets_are_masked_for_readers_who_are_not_staff(reader, staff, too
     assert raw == MCP_SERVERS["google calendar"]
 
 
-def test_associations_of_a_plugin_pin_what_the_import_recorded(reader, toolbox):
-    body = reader.get(f"{API}/artifacts/{plugin_id()}/associations/").json()
+def test_associations_of_a_plugin_pin_what_the_import_recorded(staff, toolbox):
+    body = staff.get(f"{API}/artifacts/{plugin_id()}/associations/").json()
     assert body["artifact_id"] == plugin_id() and body["parents"] == []
     recorded = {
         (a.child.type, a.child.name): a.pinned_version_hash

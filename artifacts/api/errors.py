@@ -14,6 +14,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from artifacts.hashrefs import HashReferenceError
 from importer.errors import ImportError_
 
 
@@ -39,6 +40,11 @@ def api_exception_handler(error: Exception, context: dict[str, Any]) -> Response
             [{"path": error.path, "rule": error.rule, "message": error.message}],
         )
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(error, HashReferenceError):
+        errors = [
+            {"path": error.reference[:80], "rule": "bad_hash_reference", "message": str(error)}
+        ]
+        return Response(error_body(str(error), "bad_hash_reference", errors), status=400)
     if isinstance(error, Http404):
         error = exceptions.NotFound(str(error) or None)
     elif isinstance(error, DjangoPermissionDenied):

@@ -8,7 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from artifacts.masking import configuration_for
+from artifacts.masking import blob_hash_for, configuration_for, hash_for, source_for
 from artifacts.models import Artifact, ArtifactType, Collection, Version, VersionFile
 from importer.results import DedupDecision
 
@@ -65,7 +65,9 @@ class ArtifactSerializer(serializers.ModelSerializer):
             "collection": row["collection_name"],
             "type": row["type"],
             "name": row["name"],
-            "latest_version_hash": row["latest_hash"],
+            "latest_version_hash": hash_for(
+                row["latest_hash"], row["type"], staff=_is_staff(self.context)
+            ),
             "latest_version_id": str(latest_id) if latest_id else None,
             "configuration": self.get_configuration(row),
             "created_at": _iso(row["created_at"]),
@@ -115,6 +117,26 @@ class VersionSerializer(serializers.ModelSerializer):
     def get_is_latest(self, version: Version) -> bool:
         return version.artifact.latest_version_id == version.pk
 
+    def to_representation(self, version: Version) -> dict[str, Any]:
+        """Readers who are not staff see no MCP content hash, no blob hash of a file that
+        declares MCP servers, and no server path."""
+        document = super().to_representation(version)
+        staff = _is_staff(self.context)
+        if staff:
+            return document
+        artifact_type = version.artifact.type
+        document["content_hash"] = hash_for(version.content_hash, artifact_type, staff=False)
+        document["source"] = source_for(version.source, staff=False)
+        for item in document["files"]:
+            item["blob_hash"] = blob_hash_for(
+                item["blob_hash"],
+                path=item["path"],
+                version_metadata=version.metadata or {},
+                artifact_type=artifact_type,
+                staff=False,
+            )
+        return document
+
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_metadata(self, version: Version) -> Any:
         metadata = dict(version.metadata or {})
@@ -143,6 +165,22 @@ class AssociationsSerializer(serializers.Serializer):
     artifact_id = serializers.UUIDField()
     parents = AssociationItemSerializer(many=True)
     children = AssociationItemSerializer(many=True)
+
+    def to_representation(self, associations: Any) -> dict[str, Any]:
+        """Pinned and current hashes are the child's: masked for readers when the child is an
+        MCP server (the queried artifact for parents, each item for children)."""
+        document = super().to_representation(associations)
+        staff = _is_staff(self.context)
+        for item in document["parents"]:
+            _mask_item_hashes(item, self.context.get("artifact_type", ""), staff=staff)
+        for item in document["children"]:
+            _mask_item_hashes(item, item["artifact_type"], staff=staff)
+        return document
+
+
+def _mask_item_hashes(item: dict[str, Any], child_type: str, *, staff: bool) -> None:
+    for key in ("pinned_version_hash", "current_version_hash"):
+        item[key] = hash_for(item[key], child_type, staff=staff)
 
 
 class AssociationsQuerySerializer(serializers.Serializer):

@@ -35,6 +35,7 @@ from artifacts.api.serializers import (
 )
 from artifacts.api.uploads import LimitedUploadHandler, import_upload
 from artifacts.models import Artifact, Collection, Version, VersionFile
+from artifacts.permissions import CAN_IMPORT_MESSAGE, can_import
 from importer.results import ImportReport
 
 
@@ -54,11 +55,10 @@ class DocsView(SpectacularSwaggerView):
 class CanImport(permissions.BasePermission):
     """Importing needs staff or the add-artifact permission."""
 
-    message = "Importing needs staff status or the artifacts.add_artifact permission."
+    message = CAN_IMPORT_MESSAGE
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        return bool(user and (user.is_staff or user.has_perm("artifacts.add_artifact")))
+        return can_import(request.user)
 
 
 class CollectionViewSet(viewsets.ReadOnlyModelViewSet):
@@ -122,7 +122,9 @@ class ArtifactViewSet(viewsets.ReadOnlyModelViewSet):
             relationship_type=options.get("relationship_type"),
             plugin_version=plugin_version,
         )
-        return Response(AssociationsSerializer(asdict(associations)).data)
+        context = {"request": request, "artifact_type": artifact.type}
+        document = AssociationsSerializer(asdict(associations), context=context)
+        return Response(document.data)
 
 
 class ImportView(APIView):

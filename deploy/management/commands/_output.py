@@ -23,6 +23,12 @@ def fail(command: BaseCommand, error: ImportError_, *, as_json: bool = False) ->
     sys.exit(1)
 
 
+def usage_error(command: BaseCommand, message: str) -> None:
+    """A usage error (an ambiguous or malformed hash reference): exit status 2."""
+    command.stderr.write(f"error: {message}")
+    sys.exit(2)
+
+
 class PluginVersionOption:
     """Lets a command define ``--version HASH`` (Django's own --version prints Django's)."""
 

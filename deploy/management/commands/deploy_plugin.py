@@ -6,8 +6,9 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
+from artifacts.hashrefs import HashReferenceError
 from artifacts.models import DEFAULT_COLLECTION
-from deploy.management.commands._output import PluginVersionOption, fail, print_json
+from deploy.management.commands._output import PluginVersionOption, fail, print_json, usage_error
 from deploy.services import ModifiedInProject, plugin_deploy
 from importer.errors import ImportError_
 from skillmeat_site.cli import SkillmeatCommand
@@ -53,6 +54,8 @@ class Command(PluginVersionOption, SkillmeatCommand):
                 for path in modified.paths:
                     self.stdout.write(f"modified in the project: {path}")
             fail(self, modified, as_json=options["json"])
+        except HashReferenceError as error:
+            usage_error(self, str(error))
         except ImportError_ as error:
             fail(self, error, as_json=options["json"])
         if options["json"]:

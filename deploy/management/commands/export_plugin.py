@@ -5,9 +5,10 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
+from artifacts.hashrefs import HashReferenceError
 from artifacts.models import DEFAULT_COLLECTION
 from deploy.export import plugin_export
-from deploy.management.commands._output import PluginVersionOption, fail
+from deploy.management.commands._output import PluginVersionOption, fail, usage_error
 from deploy.services import find_plugin, plugin_version
 from importer.errors import ImportError_
 from skillmeat_site.cli import SkillmeatCommand
@@ -33,6 +34,8 @@ class Command(PluginVersionOption, SkillmeatCommand):
             plugin = find_plugin(options["name"], options["collection"])
             version = plugin_version(plugin, options["plugin_version"])
             output = plugin_export(version=version, output=options["output"])
+        except HashReferenceError as error:
+            usage_error(self, str(error))
         except ImportError_ as error:
             fail(self, error)
         self.stdout.write(f"{plugin.name} {version.content_hash[:12]} -> {output}")
