@@ -3,7 +3,7 @@ LINK_EXISTING, CREATE_NEW_VERSION or CREATE_NEW_ARTIFACT, found with two batched
 whatever the number of children."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Q
 
@@ -103,3 +103,28 @@ def _existing_artifacts(
         condition |= Q(type=artifact_type, name_key__in=keys)
     found = Artifact.objects.filter(condition, collection=collection)
     return {(a.type, a.name_key): a for a in found}
+
+
+@dataclass
+class PlannedState:
+    """What the earlier plugins of a dry run would have created, so that a later plugin of
+    the same run is judged as the real import would judge it (DESIGN section 5)."""
+
+    hashes: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+
+    def apply(self, resolutions: Sequence[Resolution]) -> None:
+        """Correct the database's decisions by what this run would already have written,
+        then remember what these resolutions would write."""
+        for resolution in resolutions:
+            resolution.decision = self._decision(resolution)
+        for resolution in resolutions:
+            candidate = resolution.candidate
+            self.hashes.setdefault(candidate.identity, set()).add(candidate.content_hash)
+
+    def _decision(self, resolution: Resolution) -> DedupDecision:
+        planned = self.hashes.get(resolution.candidate.identity)
+        if resolution.decision == DedupDecision.LINK_EXISTING or planned is None:
+            return resolution.decision
+        if resolution.candidate.content_hash in planned:
+            return DedupDecision.LINK_EXISTING
+        return DedupDecision.CREATE_NEW_VERSION

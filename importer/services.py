@@ -22,7 +22,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 from artifacts.models import DEFAULT_COLLECTION, Collection, ImportRecord, ImportStatus, VersionFile
 from importer import telemetry
 from importer.archive import is_archive, unpacked
-from importer.dedup import Candidate, Resolution, resolve
+from importer.dedup import Candidate, PlannedState, Resolution, resolve
 from importer.errors import ImportError_, Rule, StorageFailed, ValidationFailed, display_path
 from importer.hashing import Limits
 from importer.layout import PluginPlan, detect_layout, plan_plugin
@@ -58,6 +58,8 @@ class ImportOptions:
     step: StepHook = _no_step
     on_plugin: Callable[[ImportResult | FailedImport], None] | None = None
     on_found: Callable[[int], None] | None = None  # how many plugins a path holds
+    # A dry run's memory of what its earlier plugins would have created.
+    planned: PlannedState = field(default_factory=PlannedState)
 
     def __post_init__(self) -> None:
         check_name(self.collection, kind="collection", where="--collection")
@@ -257,11 +259,19 @@ class _ImportRun:
 
     def _resolve_only(self, plan: PluginPlan) -> list[Resolution]:
         collection = Collection.objects.filter(name=self.options.collection).first()
-        return self._resolve(collection, plan)
+        return self._resolve(collection, plan, planned=self.options.planned)
 
-    def _resolve(self, collection: Collection | None, plan: PluginPlan) -> list[Resolution]:
+    def _resolve(
+        self,
+        collection: Collection | None,
+        plan: PluginPlan,
+        *,
+        planned: PlannedState | None = None,
+    ) -> list[Resolution]:
         with telemetry.tracer.start_as_current_span("artifact.dedup_resolve") as span:
             resolutions = resolve(collection, self._candidates(plan))
+            if planned is not None:
+                planned.apply(resolutions)
             span.set_attributes({"plugin_name": plan.name, "child_count": len(plan.children)})
             for resolution in resolutions:
                 self._report_decision(span, resolution)

@@ -11,6 +11,7 @@ from artifacts.models import Artifact, ArtifactAssociation
 from importer.results import DedupDecision
 from importer.services import import_paths
 from tests.plugins import row_counts, storage_snapshot
+from tests.test_dry_run_matches import decisions
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 CORPUS = Path(
@@ -31,7 +32,9 @@ pytestmark = [
 
 
 def test_the_corpus_imports_and_reimports_with_nothing_changed(skillmeat_home):
+    predicted = import_paths([CORPUS], dry_run=True)
     first = import_paths([CORPUS])
+    assert decisions(predicted) == decisions(first)
     assert first.failed == [] and first.skipped == []
     assert len(first.results) == 13
     children = [c for r in first.results for c in r.children]
