@@ -374,22 +374,27 @@ def _record(root: Path, plan: DeploymentPlan, platform: str, created_files: list
 
 
 def project_status(project: Path) -> list[PluginStatus]:
-    """Each deployed child's one state: missing, modified, outdated or in_sync."""
+    """Each deployed child's one state: missing, modified, outdated or in_sync. Joins, never
+    IN lists, so that a plugin of thousands of children stays one query within SQLite's
+    limits."""
     root = Path(project_key(project))
-    deployments = (
-        Deployment.objects.filter(project=str(root))
-        .select_related("plugin", "plugin_version")
-        .prefetch_related("items__child__latest_version")
+    deployments = Deployment.objects.filter(project=str(root)).select_related(
+        "plugin", "plugin_version"
     )
+    items = (
+        DeployedItem.objects.filter(deployment__project=str(root))
+        .exclude(child_type=ArtifactType.PLUGIN)
+        .select_related("child__latest_version")
+        .order_by("deployment_id", "id")
+    )
+    by_deployment: dict[int, list[DeployedItem]] = {}
+    for item in items:
+        by_deployment.setdefault(item.deployment_id, []).append(item)
     return [
         PluginStatus(
             name=d.plugin.name,
             version_hash=d.plugin_version.content_hash,
-            children=[
-                _child_status(root, item)
-                for item in d.items.all()
-                if item.child_type != ArtifactType.PLUGIN
-            ],
+            children=[_child_status(root, item) for item in by_deployment.get(d.pk, [])],
         )
         for d in deployments
     ]

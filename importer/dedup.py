@@ -4,6 +4,7 @@ whatever the number of children."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Q
 
@@ -68,13 +69,7 @@ class Resolution:
 def resolve(collection: Collection | None, candidates: Sequence[Candidate]) -> list[Resolution]:
     """Decide every candidate with one query for the artifacts and one for their versions."""
     artifacts = _existing_artifacts(collection, candidates)
-    versions = {
-        (version.artifact_id, version.content_hash): version
-        for version in Version.objects.filter(
-            artifact__in=list(artifacts.values()),
-            content_hash__in={c.content_hash for c in candidates},
-        )
-    }
+    versions = _existing_versions(artifacts, candidates)
     resolutions = []
     for candidate in candidates:
         artifact = artifacts.get(candidate.identity)
@@ -87,6 +82,23 @@ def resolve(collection: Collection | None, candidates: Sequence[Candidate]) -> l
             decision = DedupDecision.CREATE_NEW_ARTIFACT
         resolutions.append(Resolution(candidate, decision, artifact, version))
     return resolutions
+
+
+def _existing_versions(
+    artifacts: dict[tuple[str, str], Artifact], candidates: Sequence[Candidate]
+) -> dict[tuple[Any, str], Version]:
+    """The versions among the candidates' hashes that belong to their artifacts. One lookup
+    by hash (indexed); matching the artifacts in Python keeps SQLite away from a plan that
+    crosses two long IN lists."""
+    if not artifacts:
+        return {}
+    wanted = {artifact.pk for artifact in artifacts.values()}
+    found = Version.objects.filter(content_hash__in={c.content_hash for c in candidates})
+    return {
+        (version.artifact_id, version.content_hash): version
+        for version in found
+        if version.artifact_id in wanted
+    }
 
 
 def _existing_artifacts(

@@ -2,8 +2,9 @@
 files, and then the plan of what to store: every file hashed once, each child's content hash,
 the plugin's own hash and its meta-files."""
 
+import bisect
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -107,6 +108,27 @@ class PluginPlan:
         return digests
 
 
+class PathIndex(dict[str, Any]):
+    """A plugin's files by relative path; the files below a folder are found by bisection
+    (a plugin of thousands of skills must not rescan every path for each of them)."""
+
+    def __init__(self, files: Mapping[str, Any]) -> None:
+        super().__init__(files)
+        self.ordered = sorted(self)
+
+    def under(self, prefix: str) -> list[str]:
+        if not prefix:
+            return list(self.ordered)
+        # Every "<prefix>/..." sorts between "<prefix>/" and "<prefix>0" ("0" follows "/").
+        low = bisect.bisect_left(self.ordered, f"{prefix}/")
+        high = bisect.bisect_left(self.ordered, f"{prefix}0")
+        return self.ordered[low:high]
+
+
+def _child_where(layout: PluginLayout, location: str) -> str:
+    return display_path(f"{layout.source.label}/{location}")
+
+
 # --- detection ---------------------------------------------------------------------------
 
 
@@ -122,7 +144,7 @@ def detect_layout(source: PluginSource, limits: Limits) -> PluginLayout:
             rule=Rule.NOT_FOUND,
         )
     entries = _collect_entries(source, limits)
-    paths = {relative: entry for relative, *entry in entries}
+    paths = PathIndex({relative: entry for relative, *entry in entries})
     manifest = _read_manifest(source, paths)
     name = _plugin_name(source, manifest)
     layout = PluginLayout(source, name, manifest, entries, [])
@@ -164,7 +186,7 @@ def _collect_entries(source: PluginSource, limits: Limits) -> list[Entry]:
     return list(entries.values())
 
 
-def _read_manifest(source: PluginSource, paths: Mapping[str, Any]) -> dict[str, Any]:
+def _read_manifest(source: PluginSource, paths: PathIndex) -> dict[str, Any]:
     manifest: dict[str, Any] = {}
     if MANIFEST_FILE in paths:
         where = display_path(f"{source.label}/{MANIFEST_FILE}")
@@ -193,7 +215,7 @@ def _plugin_name(source: PluginSource, manifest: Mapping[str, Any]) -> str:
     return check_name(name, kind="plugin", where=where)
 
 
-def _find_children(layout: PluginLayout, paths: Mapping[str, Any]) -> list[ChildSpec]:
+def _find_children(layout: PluginLayout, paths: PathIndex) -> list[ChildSpec]:
     manifest = layout.manifest
     where = display_path(f"{layout.source.label}/{MANIFEST_FILE}")
     roots = {
@@ -212,17 +234,8 @@ def _find_children(layout: PluginLayout, paths: Mapping[str, Any]) -> list[Child
     return children
 
 
-def _under(prefix: str, paths: Iterable[str]) -> list[str]:
-    start = f"{prefix}/" if prefix else ""
-    return sorted(p for p in paths if p.startswith(start))
-
-
-def _child_where(layout: PluginLayout, location: str) -> str:
-    return display_path(f"{layout.source.label}/{location}")
-
-
 def _file_children(
-    artifact_type: str, roots: list[str], paths: Mapping[str, Any], layout: PluginLayout
+    artifact_type: str, roots: list[str], paths: PathIndex, layout: PluginLayout
 ) -> list[ChildSpec]:
     found: list[ChildSpec] = []
     for root in roots:
@@ -230,7 +243,7 @@ def _file_children(
             candidates = [(root, PurePosixPath(root).name)] if root.endswith(".md") else []
         else:
             start = len(root) + 1 if root else 0
-            candidates = [(p, p[start:]) for p in _under(root, paths) if p.endswith(".md")]
+            candidates = [(p, p[start:]) for p in paths.under(root) if p.endswith(".md")]
         for location, relative in candidates:
             name = relative[: -len(".md")]
             if not name or name.endswith("/"):
@@ -242,9 +255,7 @@ def _file_children(
     return found
 
 
-def _skill_children(
-    roots: list[str], paths: Mapping[str, Any], layout: PluginLayout
-) -> list[ChildSpec]:
+def _skill_children(roots: list[str], paths: PathIndex, layout: PluginLayout) -> list[ChildSpec]:
     found: list[ChildSpec] = []
     for root in roots:
         prefix = f"{root}/" if root else ""
@@ -253,7 +264,7 @@ def _skill_children(
         else:
             below = {
                 p[len(prefix) :].split("/", 1)[0]
-                for p in _under(root, paths)
+                for p in paths.under(root)
                 if "/" in p[len(prefix) :]
             }
             skill_dirs = [f"{prefix}{d}" for d in sorted(below)]
@@ -266,19 +277,19 @@ def _skill_children(
         for directory in skill_dirs:
             name = PurePosixPath(directory).name or layout.name
             check_child_name(name, artifact_type="skill", where=_child_where(layout, directory))
-            members = tuple(_under(directory, paths))
+            members = tuple(paths.under(directory))
             found.append(ChildSpec(ArtifactType.SKILL, name, directory, members))
     return found
 
 
-def _hook_children(paths: Mapping[str, Any], layout: PluginLayout) -> list[ChildSpec]:
+def _hook_children(paths: PathIndex, layout: PluginLayout) -> list[ChildSpec]:
     if HOOKS_FILE not in paths:
         return []
-    members = tuple(_under("hooks", paths))
+    members = tuple(paths.under("hooks"))
     return [ChildSpec(ArtifactType.HOOK, layout.name, "hooks", members)]
 
 
-def _mcp_children(paths: Mapping[str, Any], layout: PluginLayout) -> list[ChildSpec]:
+def _mcp_children(paths: PathIndex, layout: PluginLayout) -> list[ChildSpec]:
     label = layout.source.label
     servers: list[tuple[str, Any, str]] = []
     declared = layout.manifest.get("mcpServers")
