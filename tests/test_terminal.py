@@ -1,15 +1,19 @@
 """The commands on a real terminal (a pseudo-terminal), where a progress bar is drawn on
 stderr, and behind a pipe that closes early (``| head``): same documents, no tracebacks."""
 
+import contextlib
 import fcntl
 import json
 import os
 import pty
 import select
+import signal
+import socket
 import struct
 import subprocess
 import sys
 import termios
+import urllib.request
 
 import pytest
 
@@ -90,3 +94,62 @@ def test_a_pipe_closed_early_ends_the_command_quietly(make_tree, cli_env):
     errors = process.stderr.read().decode()
     process.wait(60)
     assert "BrokenPipeError" not in errors and "Traceback" not in errors
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_make_run_on_a_terminal_serves_the_admin(tmp_path):
+    """The quick start's first command, on a pseudo-terminal as in a shell: it migrates,
+    imports the example (progress bar and all) and serves the admin."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "SKILLMEAT_HOME": str(tmp_path / "home"),
+        "DJANGO_SETTINGS_MODULE": "skillmeat_site.settings",
+    }
+    env.pop("DATABASE_URL", None)  # the quick start's own default: SQLite in the home
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    process = subprocess.Popen(
+        ["make", "run", f"HOST=127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        start_new_session=True,
+    )
+    os.close(follower)
+    shown = bytearray()
+    try:
+        status = None
+        for _ in range(240):
+            ready, _, _ = select.select([leader], [], [], 0.5)
+            if ready:
+                with contextlib.suppress(OSError):
+                    shown += os.read(leader, 65536)
+            if process.poll() is not None:
+                break
+            status = http_status(f"http://127.0.0.1:{port}/admin/login/")
+            if status is not None:
+                break
+        assert status == 200, shown.decode("utf-8", "replace")[-2000:]
+        assert b"Traceback" not in shown
+        assert b"hello-tools" in shown
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+        os.close(leader)
+
+
+def http_status(url):
+    try:
+        with urllib.request.urlopen(url, timeout=5) as page:
+            return page.status
+    except OSError:
+        return None
