@@ -85,3 +85,15 @@ def test_the_admin_import_needs_the_same_permission_as_the_api(tmp_path):
     api.force_authenticate(reader)
     with archive.open("rb") as upload:
         assert api.post("/api/v1/imports/", {"file": upload}).status_code == 403
+
+
+def test_the_admin_finds_artifacts_by_a_hash_prefix(admin_client, toolbox):
+    from artifacts.models import Artifact
+
+    plugin = Artifact.objects.get(type="plugin", name="toolbox")
+    prefix = plugin.latest_version.content_hash[:8]
+    page = admin_client.get(f"/admin/artifacts/artifact/?q={prefix.upper()}")
+    assert page.status_code == 200
+    assert page.context["cl"].result_count == 1
+    assert list(page.context["cl"].result_list) == [plugin]
+    assert admin_client.get("/admin/artifacts/artifact/?q=greet").context["cl"].result_count == 1
