@@ -26,6 +26,7 @@ MODE_REGULAR = 0o100644
 IGNORED_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__"})
 IGNORED_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 CHUNK_SIZE = 1024 * 1024
+MAX_LINK_HOPS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,15 +228,23 @@ def tree_hash(files: Iterable[TreeFile]) -> str:
 
 
 def walk_tree(
-    root: Path, *, label: str = "", limits: Limits | None = None
+    root: Path,
+    *,
+    label: str = "",
+    limits: Limits | None = None,
+    boundary: Path | None = None,
+    warnings: list[str] | None = None,
 ) -> Iterator[tuple[str, Path, os.stat_result]]:
-    """Every regular file below ``root`` as (relative POSIX path, path, lstat result).
+    """Every regular file below ``root`` as (relative POSIX path, path to read, stat result).
 
-    Unsafe entries raise :class:`UnsafePath`; ignored names are passed over; the limits on
-    file count, file size and depth are enforced while walking.
+    A symbolic link that resolves to a regular file inside ``boundary`` (the plugin; ``root``
+    by default) counts as a copy of that file, at the link's path, with a warning; any other
+    link and every special file raise :class:`UnsafePath`. Ignored names are passed over; the
+    limits on entries, file size and depth are enforced while walking.
     """
     limits = limits or Limits()
     label = label or str(root)
+    inside = Path(os.path.realpath(boundary or root))
     pending: list[tuple[Path, str]] = [(root, "")]
     count = 0
     while pending:
@@ -252,13 +261,50 @@ def walk_tree(
                         _check_entry_count(count, where, limits)
                         pending.append((Path(entry.path), f"{relative}/"))
                     continue
-                if not stat.S_ISREG(st.st_mode):
+                path = Path(entry.path)
+                if stat.S_ISLNK(st.st_mode):
+                    path, st = resolve_file_link(path, inside, where)
+                    if warnings is not None:
+                        shown = display_path(os.path.relpath(path, inside))
+                        warnings.append(
+                            f"{display_path(relative)}: a link to {shown}, imported as a copy"
+                        )
+                elif not stat.S_ISREG(st.st_mode):
                     refuse_special(st.st_mode, where)
                 if is_ignored(entry.name, is_dir=False):
                     continue
                 count += 1
                 _check_file_limits(relative, st.st_size, count, where, limits)
-                yield relative, Path(entry.path), st
+                yield relative, path, st
+
+
+def resolve_file_link(link: Path, inside: Path, where: str) -> tuple[Path, os.stat_result]:
+    """The regular file a link leads to (through at most :data:`MAX_LINK_HOPS` links), when
+    it stays inside ``inside``; a link to a folder, outside, dangling or looping is refused."""
+    current = link
+    for _ in range(MAX_LINK_HOPS):
+        target = current.parent / os.readlink(current)
+        try:
+            st = target.lstat()
+        except OSError:
+            raise _bad_link("a link to nothing (dangling)", where) from None
+        if stat.S_ISLNK(st.st_mode):
+            current = target
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            raise _bad_link("a link to a folder or a special file", where)
+        if not Path(os.path.realpath(target)).is_relative_to(inside):
+            raise _bad_link("a link that leads outside the plugin", where)
+        return target, st
+    raise _bad_link(f"a link chain longer than {MAX_LINK_HOPS} links (or a loop)", where)
+
+
+def _bad_link(kind: str, where: str) -> UnsafePath:
+    return UnsafePath(
+        f"{kind}: only links to files inside the plugin can be imported",
+        path=display_path(where),
+        rule=Rule.UNSAFE_FILE_TYPE,
+    )
 
 
 @contextlib.contextmanager

@@ -2,7 +2,6 @@
 files, and then the plan of what to store: every file hashed once, each child's content hash,
 the plugin's own hash and its meta-files."""
 
-import bisect
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -10,6 +9,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from artifacts.models import ArtifactType, normalize_name
+from importer.children import HOOKS_FILE, ChildSpec, PathIndex, find_children
 from importer.errors import LimitExceeded, Rule, ValidationFailed, display_path
 from importer.frontmatter import read_frontmatter
 from importer.hashing import (
@@ -23,30 +23,13 @@ from importer.hashing import (
     tree_hash,
     walk_tree,
 )
-from importer.names import check_child_name, check_name
-from importer.sources import (
-    MANIFEST_FILE,
-    PluginSource,
-    component_paths,
-    read_json_file,
-)
+from importer.manifest import Declarations, check_manifest_types, declared_components
+from importer.names import check_name
+from importer.sources import MANIFEST_FILE, PluginSource, read_json_file
 from importer.storage import StagingArea
 
 Entry = tuple[str, Path, os.stat_result]
 DIRECTORY_TYPES = frozenset({ArtifactType.SKILL, ArtifactType.HOOK})
-MCP_FILE = ".mcp.json"
-HOOKS_FILE = "hooks/hooks.json"
-
-
-@dataclass(frozen=True)
-class ChildSpec:
-    """A child found in the plugin: where it is and which of the plugin's files are its own."""
-
-    type: str
-    name: str
-    location: str  # its file or folder in the plugin; "<json file>#<server>" for MCP
-    members: tuple[str, ...] = ()
-    mcp_config: Any = None
 
 
 @dataclass
@@ -58,6 +41,7 @@ class PluginLayout:
     children: list[ChildSpec]
     warnings: list[str] = field(default_factory=list)
     mcp_files: list[str] = field(default_factory=list)  # files that declare MCP servers
+    declarations: Declarations = field(default_factory=Declarations)
 
 
 @dataclass
@@ -108,27 +92,6 @@ class PluginPlan:
         return digests
 
 
-class PathIndex(dict[str, Any]):
-    """A plugin's files by relative path; the files below a folder are found by bisection
-    (a plugin of thousands of skills must not rescan every path for each of them)."""
-
-    def __init__(self, files: Mapping[str, Any]) -> None:
-        super().__init__(files)
-        self.ordered = sorted(self)
-
-    def under(self, prefix: str) -> list[str]:
-        if not prefix:
-            return list(self.ordered)
-        # Every "<prefix>/..." sorts between "<prefix>/" and "<prefix>0" ("0" follows "/").
-        low = bisect.bisect_left(self.ordered, f"{prefix}/")
-        high = bisect.bisect_left(self.ordered, f"{prefix}0")
-        return self.ordered[low:high]
-
-
-def _child_where(layout: PluginLayout, location: str) -> str:
-    return display_path(f"{layout.source.label}/{location}")
-
-
 # --- detection ---------------------------------------------------------------------------
 
 
@@ -143,24 +106,29 @@ def detect_layout(source: PluginSource, limits: Limits) -> PluginLayout:
             path=display_path(source.label),
             rule=Rule.NOT_FOUND,
         )
-    entries = _collect_entries(source, limits)
+    warnings: list[str] = []
+    entries = _collect_entries(source, limits, warnings)
     paths = PathIndex({relative: entry for relative, *entry in entries})
-    manifest = _read_manifest(source, paths)
+    manifest, declarations = read_manifest(source, paths)
     name = _plugin_name(source, manifest)
-    layout = PluginLayout(source, name, manifest, entries, [])
-    layout.children = _find_children(layout, paths)
-    if not manifest and not layout.children:
-        raise ValidationFailed(
-            f"no {MANIFEST_FILE} and no commands, agents, skills, hooks or MCP servers",
-            path=display_path(source.label),
-            rule=Rule.NOT_A_PLUGIN,
+    layout = PluginLayout(source, name, manifest, entries, [], warnings, declarations=declarations)
+    layout.children = find_children(layout, paths)
+    if not layout.children:
+        if not manifest and source.entry_name is None:
+            raise ValidationFailed(
+                f"no {MANIFEST_FILE} and no commands, agents, skills, hooks or MCP servers",
+                path=display_path(source.label),
+                rule=Rule.NOT_A_PLUGIN,
+            )
+        layout.warnings.append(
+            "no commands, agents, skills, hooks or MCP servers: every file is kept as a plugin file"
         )
     return layout
 
 
-def _collect_entries(source: PluginSource, limits: Limits) -> list[Entry]:
+def _collect_entries(source: PluginSource, limits: Limits, warnings: list[str]) -> list[Entry]:
     if source.scope is None:
-        return list(walk_tree(source.root, label=source.label, limits=limits))
+        return list(walk_tree(source.root, label=source.label, limits=limits, warnings=warnings))
     entries: dict[str, Entry] = {}
     for relative in source.scope:
         path = source.root / relative
@@ -171,7 +139,10 @@ def _collect_entries(source: PluginSource, limits: Limits) -> list[Entry]:
             )
         st = path.lstat()
         if path.is_dir() and not path.is_symlink():
-            for sub, sub_path, sub_st in walk_tree(path, label=where, limits=limits):
+            walked = walk_tree(
+                path, label=where, limits=limits, boundary=source.root, warnings=warnings
+            )
+            for sub, sub_path, sub_st in walked:
                 entries[f"{relative}/{sub}"] = (f"{relative}/{sub}", sub_path, sub_st)
         elif path.is_file() and not path.is_symlink():
             entries[relative] = (relative, path, st)
@@ -186,23 +157,43 @@ def _collect_entries(source: PluginSource, limits: Limits) -> list[Entry]:
     return list(entries.values())
 
 
-def _read_manifest(source: PluginSource, paths: PathIndex) -> dict[str, Any]:
-    manifest: dict[str, Any] = {}
+def read_manifest(source: PluginSource, paths: PathIndex) -> tuple[dict[str, Any], Declarations]:
+    """plugin.json (checked key by key) merged with what the marketplace entry says, and the
+    component declarations of both."""
+    where = display_path(f"{source.label}/{MANIFEST_FILE}")
+    document: dict[str, Any] = {}
     if MANIFEST_FILE in paths:
-        where = display_path(f"{source.label}/{MANIFEST_FILE}")
-        document = read_json_file(source.root / MANIFEST_FILE, where)
-        if not isinstance(document, dict):
-            raise ValidationFailed(
-                "plugin.json must be a JSON object", path=where, rule=Rule.BAD_MANIFEST
-            )
-        if not isinstance(document.get("name"), str) or not document["name"].strip():
-            raise ValidationFailed(
-                "plugin.json has no non-empty string 'name'", path=where, rule=Rule.BAD_MANIFEST
-            )
-        manifest = document
+        document = _plugin_json(paths[MANIFEST_FILE][0], where)
+    declarations = Declarations()
     if source.entry_manifest is not None:
-        manifest = {**manifest, **source.entry_manifest}
-    return manifest
+        declared = declared_components(document)
+        if declared:
+            raise ValidationFailed(
+                "the marketplace entry is strict: false (it is the manifest), so plugin.json "
+                f"may not declare components too ({', '.join(declared)})",
+                path=where,
+                rule=Rule.BAD_MANIFEST,
+            )
+        declarations.add(source.entry_manifest, source.entry_where)
+        return {**document, **source.entry_manifest}, declarations
+    declarations.add(document, where)
+    if source.entry_components:
+        declarations.add(source.entry_components, source.entry_where)
+    return document, declarations
+
+
+def _plugin_json(path: Path, where: str) -> dict[str, Any]:
+    document = read_json_file(path, where)
+    if not isinstance(document, dict):
+        raise ValidationFailed(
+            "plugin.json must be a JSON object", path=where, rule=Rule.BAD_MANIFEST
+        )
+    if not isinstance(document.get("name"), str) or not document["name"].strip():
+        raise ValidationFailed(
+            "plugin.json has no non-empty string 'name'", path=where, rule=Rule.BAD_MANIFEST
+        )
+    check_manifest_types(document, where)
+    return document
 
 
 def _plugin_name(source: PluginSource, manifest: Mapping[str, Any]) -> str:
@@ -213,146 +204,6 @@ def _plugin_name(source: PluginSource, manifest: Mapping[str, Any]) -> str:
         name = manifest["name"]
         where = display_path(f"{source.label}/{MANIFEST_FILE}")
     return check_name(name, kind="plugin", where=where)
-
-
-def _find_children(layout: PluginLayout, paths: PathIndex) -> list[ChildSpec]:
-    manifest = layout.manifest
-    where = display_path(f"{layout.source.label}/{MANIFEST_FILE}")
-    roots = {
-        key: component_paths(manifest[key], key=key, where=where) if key in manifest else [key]
-        for key in ("commands", "agents", "skills")
-    }
-    # Declared hook files stay meta-files; they are still checked for escaping paths.
-    component_paths(manifest.get("hooks"), key="hooks", where=where)
-    children = [
-        *_file_children(ArtifactType.COMMAND, roots["commands"], paths, layout),
-        *_file_children(ArtifactType.AGENT, roots["agents"], paths, layout),
-        *_skill_children(roots["skills"], paths, layout),
-        *_hook_children(paths, layout),
-        *_mcp_children(paths, layout),
-    ]
-    return children
-
-
-def _file_children(
-    artifact_type: str, roots: list[str], paths: PathIndex, layout: PluginLayout
-) -> list[ChildSpec]:
-    found: list[ChildSpec] = []
-    for root in roots:
-        if root in paths:
-            candidates = [(root, PurePosixPath(root).name)] if root.endswith(".md") else []
-        else:
-            start = len(root) + 1 if root else 0
-            candidates = [(p, p[start:]) for p in paths.under(root) if p.endswith(".md")]
-        for location, relative in candidates:
-            name = relative[: -len(".md")]
-            if not name or name.endswith("/"):
-                continue
-            check_child_name(
-                name, artifact_type=artifact_type, where=_child_where(layout, location)
-            )
-            found.append(ChildSpec(artifact_type, name, location, (location,)))
-    return found
-
-
-def _skill_children(roots: list[str], paths: PathIndex, layout: PluginLayout) -> list[ChildSpec]:
-    found: list[ChildSpec] = []
-    for root in roots:
-        prefix = f"{root}/" if root else ""
-        if f"{prefix}SKILL.md" in paths:
-            skill_dirs = [root]
-        else:
-            below = {
-                p[len(prefix) :].split("/", 1)[0]
-                for p in paths.under(root)
-                if "/" in p[len(prefix) :]
-            }
-            skill_dirs = [f"{prefix}{d}" for d in sorted(below)]
-            for directory in skill_dirs:
-                if f"{directory}/SKILL.md" not in paths:
-                    layout.warnings.append(
-                        f"{directory}/ has no SKILL.md: its files are kept as plugin files"
-                    )
-            skill_dirs = [d for d in skill_dirs if f"{d}/SKILL.md" in paths]
-        for directory in skill_dirs:
-            name = PurePosixPath(directory).name or layout.name
-            check_child_name(name, artifact_type="skill", where=_child_where(layout, directory))
-            members = tuple(paths.under(directory))
-            found.append(ChildSpec(ArtifactType.SKILL, name, directory, members))
-    return found
-
-
-def _hook_children(paths: PathIndex, layout: PluginLayout) -> list[ChildSpec]:
-    if HOOKS_FILE not in paths:
-        return []
-    members = tuple(paths.under("hooks"))
-    return [ChildSpec(ArtifactType.HOOK, layout.name, "hooks", members)]
-
-
-def _mcp_children(paths: PathIndex, layout: PluginLayout) -> list[ChildSpec]:
-    label = layout.source.label
-    servers: list[tuple[str, Any, str]] = []
-    declared = layout.manifest.get("mcpServers")
-    files = [MCP_FILE] if MCP_FILE in paths else []
-    manifest_where = display_path(f"{label}/{MANIFEST_FILE}")
-    for relative in component_paths(declared, key="mcpServers", where=manifest_where):
-        if relative in paths:
-            files.append(relative)
-        else:
-            layout.warnings.append(f"declared mcpServers file {relative} does not exist")
-    for relative in dict.fromkeys(files):
-        where = display_path(f"{label}/{relative}")
-        document = read_json_file(layout.source.root / relative, where)
-        servers.extend(_mcp_servers(document, where, layout))
-        layout.mcp_files.append(relative)
-    if isinstance(declared, Mapping):
-        layout.mcp_files.append(MANIFEST_FILE)
-        servers.extend(_mcp_servers(declared, f"{manifest_where}#mcpServers", layout))
-    return _merge_servers(servers, layout)
-
-
-def _mcp_servers(document: Any, where: str, layout: PluginLayout) -> list[tuple[str, Any, str]]:
-    if document is None or document == {}:
-        layout.warnings.append(f"{where} declares no MCP servers")
-        return []
-    if not isinstance(document, Mapping):
-        raise ValidationFailed("MCP servers must be a JSON object", path=where, rule=Rule.BAD_JSON)
-    wrapped = document.get("mcpServers")
-    servers = wrapped if isinstance(wrapped, Mapping) else document
-    found = []
-    for name, config in servers.items():
-        server_where = f"{where}#{name}"
-        check_child_name(name, artifact_type="mcp", where=server_where)
-        if not isinstance(config, Mapping):
-            raise ValidationFailed(
-                f"MCP server {name!r} configuration must be a JSON object",
-                path=server_where,
-                rule=Rule.BAD_JSON,
-            )
-        found.append((name, config, server_where))
-    return found
-
-
-def _merge_servers(servers: list[tuple[str, Any, str]], layout: PluginLayout) -> list[ChildSpec]:
-    merged: dict[str, ChildSpec] = {}
-    for name, config, where in servers:
-        key = normalize_name(name)
-        earlier = merged.get(key)
-        if earlier is None:
-            merged[key] = ChildSpec(ArtifactType.MCP, name, where, (), config)
-        elif canonical_json(earlier.mcp_config) == canonical_json(config):
-            layout.warnings.append(
-                f"MCP server {name!r} is declared twice with the same configuration "
-                f"({earlier.location} and {where}): imported once"
-            )
-        else:
-            raise ValidationFailed(
-                f"MCP server {name!r} is declared twice with different configurations "
-                f"(also at {earlier.location})",
-                path=where,
-                rule=Rule.DUPLICATE_CHILD,
-            )
-    return list(merged.values())
 
 
 # --- hashing -----------------------------------------------------------------------------
@@ -407,7 +258,7 @@ def _plan_child(
         metadata = {"configuration": spec.mcp_config}  # strict JSON already
         return ChildPlan(spec.type, spec.name, spec.location, digest, files, metadata)
     if spec.type in DIRECTORY_TYPES:
-        start = len(spec.location) + 1
+        start = len(spec.location) + 1 if spec.location else 0
         files = [_relocated(by_path[m], m[start:]) for m in spec.members]
         plan = ChildPlan(spec.type, spec.name, spec.location, tree_hash(files), files)
         if spec.type == ArtifactType.SKILL:

@@ -108,7 +108,11 @@ def _import_path(path: Path, label: str, settings: ImportOptions, report: Import
         with detected(path, settings, label=label) as detection:
             report.skipped.extend(detection.skipped)
             if settings.on_found:
-                settings.on_found(len(detection.sources))
+                settings.on_found(len(detection.sources) + len(detection.failed))
+            for failure in detection.failed:
+                error = ValidationFailed(failure.message, path=failure.path, rule=failure.rule)
+                _record_failure(settings, label, failure.name, error, timezone.now(), 0.0)
+                _report_failure(report, settings, failure.name, error)
             for source in detection.sources:
                 _import_one(source, settings, report)
     except ImportError_ as error:

@@ -173,14 +173,18 @@ def test_bad_file_names_are_rejected_naming_the_path(tmp_path, name, fragment):
     assert caught.value.path.startswith(f"{root}/sub/")
 
 
-def test_symlinks_are_rejected_never_followed(make_tree):
+def test_a_link_to_a_file_inside_hashes_as_a_copy_and_one_outside_is_refused(make_tree):
     root = make_tree(SKILL)
-    (root / "link.md").symlink_to(root / "SKILL.md")
+    (root / "link.md").symlink_to("SKILL.md")
+    copy = make_tree({**SKILL, "link.md": SKILL["SKILL.md"]})
+    assert hash_directory(root) == hash_directory(copy)
+    (root / "outside.md").symlink_to(root.parent / "elsewhere.md")
+    (root.parent / "elsewhere.md").write_text("x")
     with pytest.raises(UnsafePath) as caught:
         hash_directory(root)
     assert caught.value.rule == Rule.UNSAFE_FILE_TYPE
-    assert caught.value.path == f"{root}/link.md"
-    assert "symbolic link" in caught.value.message
+    assert caught.value.path == f"{root}/outside.md"
+    assert "outside the plugin" in caught.value.message
 
 
 def test_a_symlink_loop_is_rejected(make_tree):
@@ -270,5 +274,5 @@ def test_hash_artifact_command_reports_bad_paths(make_tree):
     with pytest.raises(CommandError, match="no such file"):
         call_command("hash_artifact", str(root / "absent"))
     (root / "link").symlink_to(root)
-    with pytest.raises(CommandError, match="symbolic link"):
+    with pytest.raises(CommandError, match="a link to a folder"):
         call_command("hash_artifact", str(root))
