@@ -262,9 +262,8 @@ def _plan_child(
         files = [_relocated(by_path[m], m[start:]) for m in spec.members]
         plan = ChildPlan(spec.type, spec.name, spec.location, tree_hash(files), files)
         if spec.type == ArtifactType.SKILL:
-            _describe(
-                plan, read(f"{spec.location}/SKILL.md"), f"{spec.location}/SKILL.md", warnings
-            )
+            skill_file = str(PurePosixPath(spec.location, "SKILL.md"))
+            _describe(plan, read(skill_file), skill_file, warnings)
         return plan
     source_file = by_path[spec.location]
     files = [_relocated(source_file, PurePosixPath(spec.location).name)]
