@@ -71,10 +71,32 @@ def _hash(value: str | None, *, full: bool = False) -> SafeString:
     return format_html('<code title="{}">{}</code>', value or "", shown)
 
 
-def _drift(item: selectors.AssociationItem) -> SafeString:
-    if item.drifted:
-        return format_html('<strong class="drifted" style="color:#ba2121">{}</strong>', "drifted")
-    return format_html('<span class="in-sync" style="color:#447e36">{}</span>', "current")
+def _drift(item: selectors.AssociationItem, plugin: str | None = None) -> SafeString:
+    """Drift in words: whose newer version it is, never a bare alarm. ``plugin`` is the plugin
+    whose children are listed (None when a child's parents are)."""
+    if not item.drifted:
+        return format_html('<span class="in-sync" style="color:#447e36">{}</span>', "current")
+    others = [name for name in item.latest_from if name != plugin]
+    if plugin is not None and plugin in item.latest_from:
+        words = f"an update: newer in {plugin}"
+    elif others:
+        words = "newer in " + ", ".join(others)
+    else:
+        words = "newer version imported on its own"
+    return format_html('<span class="drifted" style="color:#9a6700">{}</span>', words)
+
+
+def _child_name(item: selectors.AssociationItem, plugin: str) -> SafeString:
+    """A child's name with, for a skill, how Claude Code invokes it when that differs."""
+    link = _link_by(item)
+    if item.invocation_name and item.invocation_name != item.artifact_name:
+        return format_html(
+            '{} <span class="invocation" title="the skill\'s frontmatter name">/{}:{}</span>',
+            link,
+            plugin,
+            item.invocation_name,
+        )
+    return link
 
 
 @admin.register(Collection)
@@ -180,12 +202,12 @@ class ArtifactAdmin(ReadOnlyMixin, admin.ModelAdmin):
         rows = [
             (
                 i.position,
-                _link_by(i),
+                _child_name(i, artifact.name),
                 i.artifact_type,
                 i.relationship_type,
                 _hash(i.pinned_version_hash),
                 _hash(i.current_version_hash),
-                _drift(i),
+                _drift(i, artifact.name),
             )
             for i in items
         ]
@@ -380,11 +402,11 @@ class VersionAdmin(ReadOnlyMixin, admin.ModelAdmin):
         rows = [
             (
                 i.position,
-                _link_by(i),
+                _child_name(i, version.artifact.name),
                 i.artifact_type,
                 _hash(i.pinned_version_hash),
                 _hash(i.current_version_hash),
-                _drift(i),
+                _drift(i, version.artifact.name),
             )
             for i in items
         ]

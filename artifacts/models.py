@@ -129,6 +129,12 @@ class Version(models.Model):
         max_length=200, blank=True, default="", help_text="The version a manifest declared."
     )
     source = models.TextField(blank=True, default="", help_text="Where this content came from.")
+    invocation_name = models.CharField(
+        max_length=MAX_NAME_CHARACTERS,
+        blank=True,
+        default="",
+        help_text="A skill's frontmatter name: Claude Code invokes it as /<plugin>:<this>.",
+    )
     metadata = models.JSONField(blank=True, default=dict)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

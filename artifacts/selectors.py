@@ -3,6 +3,7 @@
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.db.models import F, QuerySet
 
@@ -19,6 +20,7 @@ ARTIFACT_ROW_FIELDS = (
     "collection_name",
     "latest_hash",
     "latest_metadata",
+    "invocation_name",
 )
 
 
@@ -29,6 +31,7 @@ def artifact_rows(*, collection: str | None = None) -> QuerySet:
         collection_name=F("collection__name"),
         latest_hash=F("latest_version__content_hash"),
         latest_metadata=F("latest_version__metadata"),
+        invocation_name=F("latest_version__invocation_name"),
     )
     if collection:
         artifacts = artifacts.filter(collection__name=collection)
@@ -64,6 +67,7 @@ def artifact_parents(
         "parent_version__artifact",
         "parent_version__artifact__latest_version",
         "child__latest_version",
+        "child_version",
     ).order_by("parent_version__artifact__name_key")
 
 
@@ -78,10 +82,12 @@ class AssociationItem:
     artifact_id: uuid.UUID
     artifact_name: str
     artifact_type: str
+    invocation_name: str
     relationship_type: str
     pinned_version_hash: str
     current_version_hash: str | None
     drifted: bool
+    latest_from: list[str]
     position: int
     created_at: datetime
 
@@ -93,20 +99,39 @@ class Associations:
     children: list[AssociationItem] = field(default_factory=list)
 
 
-def _item(association: ArtifactAssociation, shown: Artifact) -> AssociationItem:
+def _item(
+    association: ArtifactAssociation, shown: Artifact, latest_from: list[str]
+) -> AssociationItem:
     child_latest = association.child.latest_version
     current = child_latest.content_hash if child_latest else None
     return AssociationItem(
         artifact_id=shown.pk,
         artifact_name=shown.name,
         artifact_type=shown.type,
+        invocation_name=association.child_version.invocation_name,
         relationship_type=association.relationship_type,
         pinned_version_hash=association.pinned_version_hash,
         current_version_hash=current,
         drifted=current != association.pinned_version_hash,
+        latest_from=latest_from,
         position=association.position,
         created_at=association.created_at,
     )
+
+
+def plugins_containing(version_ids: set[Any]) -> dict[Any, list[str]]:
+    """For each child version, the names of the plugins whose versions contain it (one
+    query): who brought a child's latest version, so that an update of this plugin's child is
+    told apart from a same-named child of another plugin."""
+    if not version_ids:
+        return {}
+    found: dict[Any, set[str]] = {}
+    rows = ArtifactAssociation.objects.filter(child_version_id__in=version_ids).values_list(
+        "child_version_id", "parent_version__artifact__name"
+    )
+    for version_id, plugin_name in rows:
+        found.setdefault(version_id, set()).add(plugin_name)
+    return {version_id: sorted(names) for version_id, names in found.items()}
 
 
 def plugin_version_of(plugin: Artifact, reference: str) -> Version | None:
@@ -129,16 +154,19 @@ def artifact_associations(
 ) -> Associations:
     """The plugins containing ``artifact`` and, for a plugin, the children of its latest (or
     the given) version, each with pinned and current hashes. One query per list."""
-    parents: list[AssociationItem] = []
-    children: list[AssociationItem] = []
+    parent_rows: list[ArtifactAssociation] = []
+    child_rows: list[ArtifactAssociation] = []
     if include_parents:
-        parents = [
-            _item(a, a.parent_version.artifact)
-            for a in artifact_parents(artifact, relationship_type=relationship_type)
-        ]
+        parent_rows = list(artifact_parents(artifact, relationship_type=relationship_type))
     if include_children and artifact.type == ArtifactType.PLUGIN:
-        associations = plugin_children(
-            artifact, version=plugin_version, relationship_type=relationship_type
+        child_rows = list(
+            plugin_children(artifact, version=plugin_version, relationship_type=relationship_type)
         )
-        children = [_item(a, a.child) for a in associations]
+    latest = {a.child.latest_version_id for a in (*parent_rows, *child_rows)} - {None}
+    brought = plugins_containing(latest)
+    parents = [
+        _item(a, a.parent_version.artifact, brought.get(a.child.latest_version_id, []))
+        for a in parent_rows
+    ]
+    children = [_item(a, a.child, brought.get(a.child.latest_version_id, [])) for a in child_rows]
     return Associations(artifact_id=artifact.pk, parents=parents, children=children)

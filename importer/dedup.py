@@ -8,7 +8,14 @@ from typing import Any
 
 from django.db.models import Q
 
-from artifacts.models import Artifact, ArtifactType, Collection, Version, normalize_name
+from artifacts.models import (
+    Artifact,
+    ArtifactAssociation,
+    ArtifactType,
+    Collection,
+    Version,
+    normalize_name,
+)
 from importer.hashing import TreeFile
 from importer.layout import ChildPlan, PluginPlan
 from importer.results import DedupDecision
@@ -23,6 +30,7 @@ class Candidate:
     content_hash: str
     files: tuple[TreeFile, ...]
     version_label: str = ""
+    invocation_name: str = ""
     metadata: dict | None = None
     location: str = ""
 
@@ -38,6 +46,7 @@ class Candidate:
             content_hash=child.content_hash,
             files=tuple(child.files),
             version_label=child.version_label,
+            invocation_name=child.invocation_name,
             metadata=child.metadata,
             location=child.location,
         )
@@ -140,3 +149,36 @@ class PlannedState:
         if resolution.candidate.content_hash in planned:
             return DedupDecision.LINK_EXISTING
         return DedupDecision.CREATE_NEW_VERSION
+
+
+def name_conflicts(resolutions: Sequence[Resolution]) -> list[str]:
+    """``name_conflict`` warnings: a new version of a child artifact that this plugin never
+    contained, so it is another plugin's (or a standalone) child of the same name. One query
+    for all of them."""
+    *children, plugin = resolutions
+    shared = {
+        r.artifact.pk: r
+        for r in children
+        if r.decision == DedupDecision.CREATE_NEW_VERSION and r.artifact is not None
+    }
+    if not shared:
+        return []
+    containers: dict[Any, dict[Any, str]] = {}
+    rows = ArtifactAssociation.objects.filter(child_id__in=list(shared)).values_list(
+        "child_id", "parent_version__artifact_id", "parent_version__artifact__name"
+    )
+    for child_id, plugin_id, plugin_name in rows:
+        containers.setdefault(child_id, {})[plugin_id] = plugin_name
+    own = plugin.artifact.pk if plugin.artifact is not None else None
+    warnings = []
+    for child_id, resolution in shared.items():
+        plugins = containers.get(child_id, {})
+        if own in plugins:
+            continue
+        candidate = resolution.candidate
+        brought = ", ".join(sorted(set(plugins.values()))) or "a standalone import"
+        warnings.append(
+            f"name_conflict: {candidate.type}:{candidate.name} already exists, brought by "
+            f"{brought}; this plugin's {candidate.type} becomes a new version of that artifact"
+        )
+    return warnings

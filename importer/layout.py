@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from artifacts.models import ArtifactType, normalize_name
+from artifacts.names import MAX_NAME_CHARACTERS
 from importer.children import HOOKS_FILE, ChildSpec, PathIndex, find_children
 from importer.errors import LimitExceeded, Rule, ValidationFailed, display_path
 from importer.frontmatter import read_frontmatter
@@ -53,6 +54,14 @@ class ChildPlan:
     files: list[TreeFile]
     metadata: dict[str, Any] = field(default_factory=dict)
     version_label: str = ""
+
+    @property
+    def invocation_name(self) -> str:
+        """A skill's frontmatter ``name``: how Claude Code invokes it (``/<plugin>:<name>``)."""
+        declared = self.metadata.get("name")
+        if self.type != ArtifactType.SKILL or not isinstance(declared, str):
+            return ""
+        return declared.strip()[:MAX_NAME_CHARACTERS]
 
     @property
     def size(self) -> int:

@@ -22,7 +22,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 from artifacts.models import DEFAULT_COLLECTION, Collection, ImportRecord, ImportStatus, VersionFile
 from importer import telemetry
 from importer.archive import is_archive, unpacked
-from importer.dedup import Candidate, PlannedState, Resolution, resolve
+from importer.dedup import Candidate, PlannedState, Resolution, name_conflicts, resolve
 from importer.errors import ImportError_, Rule, StorageFailed, ValidationFailed, display_path
 from importer.hashing import Limits
 from importer.layout import PluginPlan, detect_layout, plan_plugin
@@ -184,6 +184,7 @@ class _ImportRun:
     transaction_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     started: float = field(default_factory=time.perf_counter)
     started_at: Any = field(default_factory=timezone.now)
+    conflicts: list[str] = field(default_factory=list)  # name_conflict warnings (DESIGN 5)
 
     @property
     def store(self) -> BlobStore:
@@ -274,6 +275,7 @@ class _ImportRun:
     ) -> list[Resolution]:
         with telemetry.tracer.start_as_current_span("artifact.dedup_resolve") as span:
             resolutions = resolve(collection, self._candidates(plan))
+            self.conflicts = name_conflicts(resolutions)
             if planned is not None:
                 planned.apply(resolutions)
             span.set_attributes({"plugin_name": plan.name, "child_count": len(plan.children)})
@@ -394,7 +396,7 @@ class _ImportRun:
             duration_ms=self.elapsed_ms(),
             children_imported=imported,
             children_reused=reused,
-            warnings=plan.warnings,
+            warnings=[*plan.warnings, *self.conflicts],
         )
 
     def _result(
@@ -404,6 +406,7 @@ class _ImportRun:
         imported, reused = _counts(children)
         warnings = [
             *plan.warnings,
+            *self.conflicts,
             *(f"stale view (run verify_collection --repair): {s}" for s in stale),
         ]
         return ImportResult(

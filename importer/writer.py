@@ -83,6 +83,7 @@ class _Rows:
             size=sum(f.size for f in candidate.files),
             file_count=len(candidate.files),
             version_label=candidate.version_label[:200],
+            invocation_name=candidate.invocation_name,
             source=source,
             metadata=candidate.metadata or {},
             created_at=now,

@@ -180,6 +180,8 @@ def test_associations_of_a_plugin_pin_what_the_import_recorded(staff, toolbox):
         "pinned_version_hash",
         "current_version_hash",
         "drifted",
+        "latest_from",
+        "invocation_name",
         "position",
         "created_at",
     }

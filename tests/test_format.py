@@ -337,3 +337,61 @@ def test_a_chain_longer_than_eight_links_is_refused(make_tree, skillmeat_home):
         os.symlink(f"l{index - 1}.md", root / f"l{index}.md")
     failure = assert_rejected(root, Rule.UNSAFE_FILE_TYPE, "/l", skillmeat_home)
     assert failure.path.endswith(("l8.md", "l9.md")) and "longer than 8" in failure.message
+
+
+# --- same-named children of different plugins, invocation names -------------------------
+
+
+def plugin_with(name, greeting, skill_name="pdf"):
+    return {
+        ".claude-plugin/plugin.json": manifest(name),
+        "commands/greet.md": greeting,
+        "skills/pdf/SKILL.md": f"---\nname: {skill_name}\n---\nRead PDFs.\n",
+    }
+
+
+def test_a_same_named_child_of_another_plugin_is_a_name_conflict(make_tree):
+    imported(make_tree(plugin_with("alpha", "hello from alpha")))
+    dry = imported(make_tree(plugin_with("beta", "hello from beta")), dry_run=True)
+    beta = imported(make_tree(plugin_with("beta", "hello from beta")))
+    for result in (dry, beta):
+        (warning,) = [w for w in result.warnings if "name_conflict" in w]
+        assert "command:greet" in warning and "alpha" in warning
+    alpha_again = imported(make_tree(plugin_with("alpha", "hello again from alpha")))
+    assert not [w for w in alpha_again.warnings if "name_conflict" in w]
+
+
+def test_latest_from_tells_whose_newer_version_it_is(make_tree, client, django_user_model):
+    imported(make_tree(plugin_with("alpha", "hello from alpha")))
+    imported(make_tree(plugin_with("beta", "hello from beta")))
+    admin = django_user_model.objects.create_superuser("admin", "a@example.org", "x")
+    client.force_login(admin)
+    from artifacts.models import Artifact
+
+    alpha = Artifact.objects.get(type="plugin", name="alpha")
+    body = client.get(f"/api/v1/artifacts/{alpha.pk}/associations/").json()
+    greet = next(c for c in body["children"] if c["artifact_name"] == "greet")
+    assert greet["drifted"] is True and greet["latest_from"] == ["beta"]
+    pdf = next(c for c in body["children"] if c["artifact_name"] == "pdf")
+    assert pdf["drifted"] is False and pdf["latest_from"] == ["alpha", "beta"]
+    page = client.get(f"/admin/artifacts/artifact/{alpha.pk}/change/").content.decode()
+    assert "newer in beta" in page
+
+
+def test_a_skills_frontmatter_name_is_its_invocation_name(make_tree, client, django_user_model):
+    result = imported(make_tree(plugin_with("alpha", "hi", skill_name="pdf-tools")))
+    from artifacts.models import Artifact
+
+    skill = Artifact.objects.get(type="skill", name="pdf")
+    assert skill.latest_version.invocation_name == "pdf-tools"
+    assert any("frontmatter name 'pdf-tools' differs" in w for w in result.warnings)
+    client.force_login(django_user_model.objects.create_user("r", password="x"))
+    assert client.get(f"/api/v1/artifacts/{skill.pk}/").json()["invocation_name"] == "pdf-tools"
+    (version,) = client.get(f"/api/v1/artifacts/{skill.pk}/versions/").json()["results"]
+    assert version["invocation_name"] == "pdf-tools"
+    plugin = Artifact.objects.get(type="plugin", name="alpha")
+    children = client.get(f"/api/v1/artifacts/{plugin.pk}/associations/").json()["children"]
+    assert {c["artifact_name"]: c["invocation_name"] for c in children} == {
+        "greet": "",
+        "pdf": "pdf-tools",
+    }

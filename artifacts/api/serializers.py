@@ -32,6 +32,10 @@ class ArtifactSerializer(serializers.ModelSerializer):
         source="latest_hash", read_only=True, allow_null=True
     )
     latest_version_id = serializers.UUIDField(read_only=True, allow_null=True)
+    invocation_name = serializers.CharField(
+        read_only=True,
+        help_text="A skill's frontmatter name in its latest version, else empty.",
+    )
     configuration = serializers.SerializerMethodField(
         help_text="An MCP server's configuration (env values and headers masked for non-staff)."
     )
@@ -46,6 +50,7 @@ class ArtifactSerializer(serializers.ModelSerializer):
             "latest_version_hash",
             "latest_version_id",
             "configuration",
+            "invocation_name",
             "created_at",
             "updated_at",
         ]
@@ -70,6 +75,7 @@ class ArtifactSerializer(serializers.ModelSerializer):
             ),
             "latest_version_id": str(latest_id) if latest_id else None,
             "configuration": self.get_configuration(row),
+            "invocation_name": row["invocation_name"],
             "created_at": _iso(row["created_at"]),
             "updated_at": _iso(row["updated_at"]),
         }
@@ -107,6 +113,7 @@ class VersionSerializer(serializers.ModelSerializer):
             "size",
             "file_count",
             "version_label",
+            "invocation_name",
             "source",
             "metadata",
             "is_latest",
@@ -151,11 +158,21 @@ class AssociationItemSerializer(serializers.Serializer):
     artifact_id = serializers.UUIDField()
     artifact_name = serializers.CharField()
     artifact_type = serializers.ChoiceField(choices=ArtifactType.choices)
+    invocation_name = serializers.CharField(
+        help_text="A skill child's frontmatter name (its /<plugin>:<name>), else empty."
+    )
     relationship_type = serializers.CharField()
     pinned_version_hash = serializers.CharField()
     current_version_hash = serializers.CharField(allow_null=True)
     drifted = serializers.BooleanField(
         help_text="The child's latest version differs from the pinned one."
+    )
+    latest_from = serializers.ListField(
+        child=serializers.CharField(),
+        help_text=(
+            "The plugins whose versions contain the child's latest version (empty for a "
+            "standalone import): a drift brought by another plugin is no update of this one."
+        ),
     )
     position = serializers.IntegerField()
     created_at = serializers.DateTimeField()
