@@ -370,12 +370,17 @@ def hash_entries(
 
 
 def scan_tree(
-    root: Path, *, label: str = "", limits: Limits | None = None, sink: BlobSink | None = None
+    root: Path,
+    *,
+    label: str = "",
+    limits: Limits | None = None,
+    sink: BlobSink | None = None,
+    warnings: list[str] | None = None,
 ) -> list[TreeFile]:
     """Hash every file below ``root`` once (handing its bytes to ``sink`` if given)."""
     limits = limits or Limits()
     label = label or str(root)
-    entries = walk_tree(root, label=label, limits=limits)
+    entries = walk_tree(root, label=label, limits=limits, warnings=warnings)
     return hash_entries(entries, label=label, limits=limits, sink=sink)
 
 
@@ -390,14 +395,18 @@ class PathHash:
     kind: str  # "file" or "directory"
     content_hash: str
     manifest: str | None
+    warnings: tuple[str, ...] = ()
 
 
 def hash_path(path: Path) -> PathHash:
-    """Hash a file by its bytes, a directory by its manifest; refuse anything else."""
+    """Hash a file by its bytes, a directory by its manifest (file links inside it count as
+    copies, with a warning); refuse anything else."""
     st = path.lstat()
     if stat.S_ISDIR(st.st_mode):
-        manifest = tree_manifest(scan_tree(path))
-        return PathHash("directory", hash_bytes(manifest.encode("utf-8")), manifest)
+        warnings: list[str] = []
+        manifest = tree_manifest(scan_tree(path, warnings=warnings))
+        digest = hash_bytes(manifest.encode("utf-8"))
+        return PathHash("directory", digest, manifest, tuple(warnings))
     if not stat.S_ISREG(st.st_mode):
         refuse_special(st.st_mode, str(path))
     sha, _ = hash_file(path)

@@ -4,8 +4,10 @@ fixture built here, with every hash computed independently from the DESIGN rule.
 import hashlib
 import json
 import os
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 
 from artifacts.models import Version
 from importer.errors import Rule
@@ -35,9 +37,15 @@ def children_of(result):
 
 
 def imported(root, **options):
+    """Import ``root`` (a real import then links everything on a second run)."""
     report = import_paths([root], **options)
     assert report.failed == [], report.failed
     (result,) = report.results
+    if not options.get("dry_run"):
+        (again,) = import_paths([root], **options).results
+        decisions = {again.decision, *(c.decision for c in again.children)}
+        assert decisions == {DedupDecision.LINK_EXISTING}
+        assert again.plugin_hash == result.plugin_hash
     return result
 
 
@@ -303,8 +311,10 @@ def test_a_file_link_inside_the_plugin_is_a_copy_with_a_warning(make_tree):
         {"SKILL.md": "skill", "notes.md": "instructions"}
     )
     assert sum("imported as a copy" in w for w in result.warnings) == 4
-    again = imported(root)
-    assert again.decision == DedupDecision.LINK_EXISTING
+    out, err = StringIO(), StringIO()
+    call_command("hash_artifact", str(root), stdout=out, stderr=err)
+    assert out.getvalue().strip() == result.plugin_hash
+    assert err.getvalue().count("imported as a copy") == 4
 
 
 @pytest.mark.parametrize(

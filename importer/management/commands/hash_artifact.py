@@ -31,6 +31,8 @@ class Command(SkillmeatCommand):
             result = hash_path(path)
         except ImportError_ as error:
             raise CommandError(str(error)) from error
+        for warning in result.warnings:
+            self.stderr.write(f"warning: {warning}")
         self.stdout.write(result.content_hash)
         if manifest and result.manifest is not None:
             self.stdout.write(result.manifest, ending="")
