@@ -24,6 +24,7 @@ from artifacts.models import (
     version_label,
 )
 from deploy.models import DeployedItem, Deployment, ItemKind
+from deploy.safety import check_project_paths, project_lock, read_project_settings
 from deploy.targets import (
     CLAUDE_DIR,
     MCP_FILE,
@@ -32,7 +33,6 @@ from deploy.targets import (
     Target,
     current_hash,
     plan_deployment,
-    read_json,
 )
 from importer.errors import ImportError_, Rule, ValidationFailed
 from importer.hashing import hash_mcp_config
@@ -163,16 +163,41 @@ def plugin_deploy(
     plugin = find_plugin(name, collection)
     chosen = plugin_version(plugin, version)
     plan = plan_deployment(plugin, chosen, _hooks_json(store, chosen))
+    store.require(
+        (f.sha256 for target in plan.targets for f in target.files),
+        needed_by=version_label(chosen),
+    )
+    _check_settings_files(root)  # before the lock file is made; again under the lock
+    # A dry run writes nothing at all, not even the lock file.
+    with contextlib.nullcontext() if dry_run else project_lock(root):
+        return _deploy_locked(root, plan, store, platform=platform, force=force, dry_run=dry_run)
+
+
+def _deploy_locked(
+    root: Path,
+    plan: DeploymentPlan,
+    store: BlobStore,
+    *,
+    platform: str,
+    force: bool,
+    dry_run: bool,
+) -> DeployResult:
+    """The deploy itself, under the project's lock: every check before the first write."""
+    plugin, chosen = plan.plugin, plan.version
     previous = (
         Deployment.objects.filter(project=str(root), plugin=plugin)
         .prefetch_related("items")
         .first()
     )
     previous_items = {item.path: item for item in previous.items.all()} if previous else {}
-    store.require(
-        (f.sha256 for target in plan.targets for f in target.files),
-        needed_by=version_label(chosen),
+    check_project_paths(
+        root,
+        [
+            *(t.path for t in plan.targets if t.kind != ItemKind.MCP_ENTRY),
+            *(p for p, item in previous_items.items() if item.kind != ItemKind.MCP_ENTRY),
+        ],
     )
+    _check_settings_files(root)
     conflicts = _conflicts(root, plan.targets, previous_items)
     if conflicts and not force:
         raise ModifiedInProject(conflicts)
@@ -200,6 +225,12 @@ def plugin_deploy(
     _merge_hooks(root, plan.hooks, previous.settings_hooks if previous else {})
     _record(root, plan, platform, [f for f in created if (root / f).exists()])
     return result
+
+
+def _check_settings_files(root: Path) -> None:
+    """The project's settings files are sound JSON of the right shape, or nothing is done."""
+    for settings_file in (MCP_FILE, SETTINGS_FILE):
+        read_project_settings(root, settings_file)
 
 
 def _hooks_json(store: BlobStore, version: Version) -> bytes | None:
@@ -301,7 +332,7 @@ def _merge_mcp(
     ours_before = [item for item in previous.values() if item.kind == ItemKind.MCP_ENTRY]
     if not servers_now and not ours_before:
         return
-    document = read_json(root / MCP_FILE)
+    document = read_project_settings(root, MCP_FILE)
     servers = document.setdefault("mcpServers", {})
     for item in ours_before:
         if item.path not in servers_now and _unchanged_entry(servers, item, force):
@@ -321,7 +352,7 @@ def _merge_hooks(
     if not hooks and not previous:
         return
     path = root / SETTINGS_FILE
-    document = read_json(path)
+    document = read_project_settings(root, SETTINGS_FILE)
     current = document.setdefault("hooks", {})
     _take_out_groups(current, previous)
     for event, groups in hooks.items():
@@ -441,8 +472,19 @@ def plugin_undeploy(*, name: str, project: Path, force: bool = False) -> Undeplo
         raise ValidationFailed(
             f"plugin {name!r} is not deployed in this project", path=str(root), rule=Rule.NOT_FOUND
         )
-    removed, kept = [], []
+    _check_settings_files(root)
+    with project_lock(root):
+        return _undeploy_locked(root, deployment, force=force)
+
+
+def _undeploy_locked(root: Path, deployment: Deployment, *, force: bool) -> UndeployResult:
     items = sorted(deployment.items.all(), key=lambda i: i.path)
+    check_project_paths(
+        root,
+        [*(i.path for i in items if i.kind != ItemKind.MCP_ENTRY), *deployment.created_files],
+    )
+    _check_settings_files(root)
+    removed, kept = [], []
     for item in items:
         if item.kind == ItemKind.MCP_ENTRY:
             continue
@@ -472,7 +514,7 @@ def _remove_emptied_files(root: Path, created: list[str]) -> list[str]:
     removed = []
     for relative in created:
         path = root / relative
-        document = read_json(path)
+        document = read_project_settings(root, relative)
         if document.get("mcpServers") == {}:
             del document["mcpServers"]
         if path.exists() and not document:
@@ -486,7 +528,7 @@ def _remove_mcp_entries(
 ) -> tuple[list[str], list[str]]:
     if not items:
         return [], []
-    document = read_json(root / MCP_FILE)
+    document = read_project_settings(root, MCP_FILE)
     servers = document.get("mcpServers", {})
     removed, kept = [], []
     for item in items:

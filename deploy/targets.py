@@ -20,11 +20,11 @@ from artifacts.models import (
     VersionFile,
 )
 from deploy.models import ItemKind
+from deploy.safety import CLAUDE_DIR, read_project_settings
 from importer.errors import ImportError_
 from importer.hashing import TreeFile, hash_file, hash_mcp_config, scan_tree, tree_hash
 
 PLUGIN_ROOT_VARIABLE = "${CLAUDE_PLUGIN_ROOT}"
-CLAUDE_DIR = ".claude"
 MCP_FILE = ".mcp.json"
 SETTINGS_FILE = ".claude/settings.json"
 UNREADABLE = "unreadable"
@@ -164,8 +164,11 @@ def _hook_groups(hooks_json: bytes | None, plugin_name: str) -> dict[str, list[A
 def current_hash(project: Path, kind: str, path: str) -> str | None:
     """The hash of what the project holds at ``path`` now (None when nothing is there)."""
     if kind == ItemKind.MCP_ENTRY:
-        servers = read_json(project / MCP_FILE).get("mcpServers", {})
-        entry = servers.get(path) if isinstance(servers, Mapping) else None
+        try:
+            servers = read_project_settings(project, MCP_FILE).get("mcpServers", {})
+        except ImportError_:
+            return UNREADABLE
+        entry = servers.get(path)
         return None if entry is None else hash_mcp_config(entry)
     location = project / path
     if not location.exists() and not location.is_symlink():
@@ -176,14 +179,3 @@ def current_hash(project: Path, kind: str, path: str) -> str | None:
         return tree_hash(scan_tree(location))
     except (ImportError_, OSError):
         return UNREADABLE
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    """A project's JSON settings file as an object ({} when absent or empty)."""
-    if not path.exists():
-        return {}
-    text = path.read_text(encoding="utf-8").strip()
-    if not text:
-        return {}
-    document = json.loads(text)
-    return document if isinstance(document, dict) else {}

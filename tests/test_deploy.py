@@ -102,7 +102,12 @@ def test_hooks_and_mcp_servers_merge_next_to_existing_entries_and_undeploy_remov
     assert json.loads((project / ".claude/settings.json").read_text()) == USER_SETTINGS
     assert json.loads((project / ".mcp.json").read_text()) == USER_MCP
     leftovers = sorted(str(p.relative_to(project)) for p in project.rglob("*"))
-    assert leftovers == [".claude", ".claude/settings.json", ".mcp.json"]
+    assert leftovers == [
+        ".claude",
+        ".claude/.skillmeat.flock",
+        ".claude/settings.json",
+        ".mcp.json",
+    ]
     assert Deployment.objects.count() == 0
 
 
@@ -182,6 +187,7 @@ def test_deploy_refuses_to_overwrite_a_modified_file_and_undeploy_keeps_it(
     # The settings files the deploy created are gone with their last entries.
     assert sorted(str(p.relative_to(project)) for p in project.rglob("*")) == [
         ".claude",
+        ".claude/.skillmeat.flock",
         ".claude/commands",
         ".claude/commands/greet.md",
     ]
