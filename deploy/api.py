@@ -28,6 +28,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "platform",
             "plugin_id",
             "plugin_name",
+            "mode",
             "version_hash",
             "deployed_at",
         ]
@@ -43,10 +44,19 @@ class ChildStateSerializer(serializers.Serializer):
     latest_hash = serializers.CharField(allow_null=True)
 
 
+class MetaFileStateSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    state = serializers.ChoiceField(choices=["missing", "modified", "in_sync"])
+
+
 class DeployedPluginSerializer(serializers.Serializer):
     name = serializers.CharField()
+    mode = serializers.ChoiceField(choices=["plugin", "flat"])
     version_hash = serializers.CharField()
+    latest_version_hash = serializers.CharField(allow_null=True)
+    state = serializers.ChoiceField(choices=["current", "outdated", "unknown"])
     children = ChildStateSerializer(many=True)
+    meta_files = MetaFileStateSerializer(many=True)
 
 
 class ProjectStatusSerializer(serializers.Serializer):

@@ -11,6 +11,11 @@ from artifacts.models import Artifact, Version
 class Deployment(models.Model):
     project = models.CharField(max_length=1024, help_text="The project folder (absolute path).")
     platform = models.CharField(max_length=32, default="claude-code")
+    mode = models.CharField(
+        max_length=8,
+        default="flat",
+        help_text="plugin: the whole tree in .claude/skills/<name>/; flat: children spread out.",
+    )
     plugin = models.ForeignKey(Artifact, on_delete=models.PROTECT, related_name="deployments")
     plugin_version = models.ForeignKey(Version, on_delete=models.PROTECT, related_name="+")
     settings_hooks = models.JSONField(

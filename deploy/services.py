@@ -23,7 +23,17 @@ from artifacts.models import (
     normalize_name,
     version_label,
 )
+from deploy.lockfile import read_lock
 from deploy.models import DeployedItem, Deployment, ItemKind
+from deploy.plugin_mode import (
+    MODE as MODE_PLUGIN,
+)
+from deploy.plugin_mode import (
+    deploy_plugin_folder,
+    locked_plugin_status,
+    plugin_folder,
+    undeploy_plugin_folder,
+)
 from deploy.safety import check_project_paths, project_lock, read_project_settings
 from deploy.targets import (
     CLAUDE_DIR,
@@ -39,6 +49,7 @@ from importer.hashing import hash_mcp_config
 from importer.storage import BlobStore, rebuild_files
 
 SUPPORTED_PLATFORMS = ("claude-code",)
+MODE_FLAT = "flat"
 
 
 class DeployError(ImportError_):
@@ -70,6 +81,7 @@ class DeployResult:
     removed: list[str]
     mcp_servers: list[str]
     hook_events: list[str]
+    mode: str = "flat"
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,7 @@ class ChildStatus:
 class PluginStatus:
     name: str
     version_hash: str
+    latest_version_hash: str | None = None
     children: list[ChildStatus] = field(default_factory=list)
 
 
@@ -150,11 +163,14 @@ def plugin_deploy(
     collection: str = DEFAULT_COLLECTION,
     version: str | None = None,
     platform: str = "claude-code",
+    mode: str = MODE_PLUGIN,
     force: bool = False,
     dry_run: bool = False,
     store: BlobStore | None = None,
 ) -> DeployResult:
-    """Deploy a plugin (latest or chosen version) into a Claude Code project."""
+    """Deploy a plugin (latest or chosen version) into a Claude Code project: in plugin mode
+    (the default) its whole tree as a skills-directory plugin, in flat mode its children
+    spread into the project's own folders and settings."""
     check_platform(platform)
     root = Path(project_key(project))
     if not root.is_dir():
@@ -162,6 +178,10 @@ def plugin_deploy(
     store = store or BlobStore()
     plugin = find_plugin(name, collection)
     chosen = plugin_version(plugin, version)
+    if mode == MODE_PLUGIN:
+        return _deploy_as_plugin(root, plugin, chosen, store, force=force, dry_run=dry_run)
+    if mode != MODE_FLAT:
+        raise DeployError(f"unknown mode {mode!r} (plugin or flat)", path=mode, rule="bad_mode")
     plan = plan_deployment(plugin, chosen, _hooks_json(store, chosen))
     store.require(
         (f.sha256 for target in plan.targets for f in target.files),
@@ -171,6 +191,58 @@ def plugin_deploy(
     # A dry run writes nothing at all, not even the lock file.
     with contextlib.nullcontext() if dry_run else project_lock(root):
         return _deploy_locked(root, plan, store, platform=platform, force=force, dry_run=dry_run)
+
+
+def _deploy_as_plugin(
+    root: Path, plugin: Artifact, chosen: Version, store: BlobStore, *, force: bool, dry_run: bool
+) -> DeployResult:
+    check_project_paths(root, [plugin_folder(plugin.name)])
+    store.require(chosen.files.values_list("blob_hash", flat=True), needed_by=version_label(chosen))
+    with contextlib.nullcontext() if dry_run else project_lock(root):
+        _, replaced = deploy_plugin_folder(
+            root, plugin, chosen, store, force=force, dry_run=dry_run
+        )
+    return DeployResult(
+        plugin=plugin.name,
+        project=str(root),
+        version_hash=chosen.content_hash,
+        dry_run=dry_run,
+        written=[plugin_folder(plugin.name)],
+        removed=replaced,
+        mcp_servers=[],
+        hook_events=[],
+        mode=MODE_PLUGIN,
+    )
+
+
+def deploy_from_lock(*, project: Path, store: BlobStore | None = None) -> list[DeployResult]:
+    """Rebuild every plugin the project's lock file records at its locked version, byte for
+    byte (a teammate's fresh clone); fails clearly when the collection lacks that version."""
+    root = Path(project_key(project))
+    results = []
+    for name, entry in sorted(read_lock(root).items()):
+        plugin = find_plugin(name, entry["collection"])
+        version = Version.objects.filter(
+            artifact=plugin, content_hash=entry["version_hash"]
+        ).first()
+        if version is None:
+            raise DeployError(
+                f"the collection {entry['collection']!r} has no version "
+                f"{entry['version_hash'][:12]} of {name!r} that the lock file records",
+                path=name,
+                rule=Rule.NOT_FOUND,
+            )
+        results.append(
+            plugin_deploy(
+                name=name,
+                project=root,
+                collection=entry["collection"],
+                version=version.content_hash,
+                mode=entry["mode"],
+                store=store,
+            )
+        )
+    return results
 
 
 def _deploy_locked(
@@ -383,6 +455,7 @@ def _record(root: Path, plan: DeploymentPlan, platform: str, created_files: list
         platform=platform,
         plugin=plan.plugin,
         plugin_version=plan.version,
+        mode=MODE_FLAT,
         settings_hooks=plan.hooks,
         created_files=created_files,
     )
@@ -409,8 +482,8 @@ def project_status(project: Path) -> list[PluginStatus]:
     IN lists, so that a plugin of thousands of children stays one query within SQLite's
     limits."""
     root = Path(project_key(project))
-    deployments = Deployment.objects.filter(project=str(root)).select_related(
-        "plugin", "plugin_version"
+    deployments = Deployment.objects.filter(project=str(root), mode=MODE_FLAT).select_related(
+        "plugin__latest_version", "plugin_version"
     )
     items = (
         DeployedItem.objects.filter(deployment__project=str(root))
@@ -425,6 +498,7 @@ def project_status(project: Path) -> list[PluginStatus]:
         PluginStatus(
             name=d.plugin.name,
             version_hash=d.plugin_version.content_hash,
+            latest_version_hash=d.plugin.latest_version.content_hash,
             children=[_child_status(root, item) for item in by_deployment.get(d.pk, [])],
         )
         for d in deployments
@@ -450,10 +524,43 @@ def _child_status(root: Path, item: DeployedItem) -> ChildStatus:
 
 
 def status_document(project: Path) -> dict[str, Any]:
+    """Every plugin of the project: plugin-mode ones from the lock file alone, flat ones
+    from the deployment records."""
+    root = Path(project_key(project))
+    locked = read_lock(root)
+    plugins = [locked_plugin_status(root, name, entry) for name, entry in sorted(locked.items())]
+    for status in project_status(root):
+        if status.name not in locked:
+            plugins.append(_flat_document(status))
+    return {"project": str(root), "plugins": plugins}
+
+
+def _flat_document(status: "PluginStatus") -> dict[str, Any]:
+    latest = status.latest_version_hash
+    state = (
+        "unknown"
+        if latest is None
+        else ("current" if latest == status.version_hash else "outdated")
+    )
     return {
-        "project": project_key(project),
-        "plugins": [asdict(status) for status in project_status(project)],
+        "name": status.name,
+        "mode": MODE_FLAT,
+        "version_hash": status.version_hash,
+        "latest_version_hash": latest,
+        "state": state,
+        "children": [asdict(child) for child in status.children],
+        "meta_files": [],
     }
+
+
+def status_is_clean(document: dict[str, Any]) -> bool:
+    """True when every plugin is current and every child and meta-file in sync."""
+    return all(
+        plugin["state"] == "current"
+        and all(c["state"] == "in_sync" for c in plugin["children"])
+        and all(m["state"] == "in_sync" for m in plugin["meta_files"])
+        for plugin in document["plugins"]
+    )
 
 
 # --- undeploy -----------------------------------------------------------------------------
@@ -462,6 +569,12 @@ def status_document(project: Path) -> dict[str, Any]:
 def plugin_undeploy(*, name: str, project: Path, force: bool = False) -> UndeployResult:
     """Remove what a deployment wrote, and nothing else; changed files stay unless forced."""
     root = Path(project_key(project))
+    locked = {normalize_name(n): (n, e) for n, e in read_lock(root).items()}
+    if normalize_name(name) in locked:
+        locked_name, entry = locked[normalize_name(name)]
+        with project_lock(root):
+            removed, kept = undeploy_plugin_folder(root, locked_name, entry, force=force)
+        return UndeployResult(locked_name, str(root), removed, kept)
     deployment = (
         Deployment.objects.filter(project=str(root), plugin__name_key=normalize_name(name))
         .select_related("plugin")

@@ -52,3 +52,20 @@ def test_the_corpus_imports_and_reimports_with_nothing_changed(skillmeat_home):
     assert {c.decision for r in second.results for c in r.children} == {DedupDecision.LINK_EXISTING}
     assert row_counts() == {**counts, "ImportRecord": counts["ImportRecord"] + 13}
     assert storage_snapshot(skillmeat_home) == files
+
+
+def test_every_corpus_plugin_deploys_in_plugin_mode_and_checks_clean(tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    report = import_paths([CORPUS])
+    project = tmp_path / "project"
+    project.mkdir()
+    for result in report.results:
+        call_command(
+            "deploy_plugin", result.plugin_name, "--project", str(project), stdout=StringIO()
+        )
+    out = StringIO()
+    call_command("sync_status", "--project", str(project), "--check", stdout=out)
+    assert f"{len(report.results)} plugin(s)" in out.getvalue()

@@ -56,7 +56,7 @@ def newer_greet(make_tree):
 
 def test_deploy_writes_every_child_at_its_pinned_version(toolbox, project, make_tree):
     newer_greet(make_tree)
-    result = plugin_deploy(name="toolbox", project=project)
+    result = plugin_deploy(mode="flat", name="toolbox", project=project)
     claude = project / ".claude"
     assert (claude / "commands/greet.md").read_bytes() == (
         toolbox / "commands/greet.md"
@@ -85,7 +85,7 @@ def test_hooks_and_mcp_servers_merge_next_to_existing_entries_and_undeploy_remov
     (project / ".claude").mkdir()
     (project / ".claude/settings.json").write_text(json.dumps(USER_SETTINGS))
     (project / ".mcp.json").write_text(json.dumps(USER_MCP))
-    plugin_deploy(name="toolbox", project=project)
+    plugin_deploy(mode="flat", name="toolbox", project=project)
 
     settings = json.loads((project / ".claude/settings.json").read_text())
     assert settings["permissions"] == USER_SETTINGS["permissions"]
@@ -112,7 +112,7 @@ def test_hooks_and_mcp_servers_merge_next_to_existing_entries_and_undeploy_remov
 
 
 def test_status_goes_through_every_state(toolbox, project, make_tree):
-    plugin_deploy(name="toolbox", project=project)
+    plugin_deploy(mode="flat", name="toolbox", project=project)
     assert set(states(project).values()) == {"in_sync"}
     (project / ".claude/agents/reviewer.md").write_text("my edit\n")
     assert states(project)[("agent", "reviewer")] == "modified"
@@ -133,13 +133,21 @@ def test_status_goes_through_every_state(toolbox, project, make_tree):
 
 
 def test_sync_status_json_document(toolbox, project):
-    plugin_deploy(name="toolbox", project=project)
+    plugin_deploy(mode="flat", name="toolbox", project=project)
     out = StringIO()
     call_command("sync_status", "--project", str(project), "--json", stdout=out)
     document = json.loads(out.getvalue())
     assert document["project"] == str(project.resolve())
     (plugin,) = document["plugins"]
-    assert set(plugin) == {"name", "version_hash", "children"}
+    assert set(plugin) == {
+        "name",
+        "mode",
+        "version_hash",
+        "latest_version_hash",
+        "state",
+        "children",
+        "meta_files",
+    }
     assert len(plugin["children"]) == 8
     child = plugin["children"][0]
     assert set(child) == {
@@ -157,14 +165,14 @@ def test_sync_status_json_document(toolbox, project):
 def test_deploy_refuses_to_overwrite_a_modified_file_and_undeploy_keeps_it(
     toolbox, project, make_tree
 ):
-    plugin_deploy(name="toolbox", project=project)
+    plugin_deploy(mode="flat", name="toolbox", project=project)
     greet = project / ".claude/commands/greet.md"
     greet.write_text("my own greeting\n")
     import_paths(
         [make_tree(full_plugin(**{"commands/greet.md": "v2\n", "agents/reviewer.md": "v2\n"}))]
     )
     with pytest.raises(ModifiedInProject) as refused:
-        plugin_deploy(name="toolbox", project=project)
+        plugin_deploy(mode="flat", name="toolbox", project=project)
     assert refused.value.paths == [".claude/commands/greet.md"]
     assert greet.read_text() == "my own greeting\n"
     assert (project / ".claude/agents/reviewer.md").read_text() != "v2\n"  # nothing written at all
@@ -172,6 +180,8 @@ def test_deploy_refuses_to_overwrite_a_modified_file_and_undeploy_keeps_it(
     with pytest.raises(SystemExit) as exit_:
         call_command(
             "deploy_plugin",
+            "--mode",
+            "flat",
             "toolbox",
             "--project",
             str(project),
@@ -198,18 +208,20 @@ def test_force_overwrites_and_a_file_we_never_wrote_is_a_conflict_too(toolbox, p
     mine.parent.mkdir(parents=True)
     mine.write_text("the user's own command\n")
     with pytest.raises(ModifiedInProject):
-        plugin_deploy(name="toolbox", project=project)
-    plugin_deploy(name="toolbox", project=project, force=True)
+        plugin_deploy(mode="flat", name="toolbox", project=project)
+    plugin_deploy(mode="flat", name="toolbox", project=project, force=True)
     assert mine.read_bytes() == (toolbox / "commands/greet.md").read_bytes()
 
 
 def test_unsupported_platform_writes_nothing(toolbox, project):
     with pytest.raises(DeployError, match="unsupported platform 'cursor'"):
-        plugin_deploy(name="toolbox", project=project, platform="cursor")
+        plugin_deploy(mode="flat", name="toolbox", project=project, platform="cursor")
     err = StringIO()
     with pytest.raises(SystemExit):
         call_command(
             "deploy_plugin",
+            "--mode",
+            "flat",
             "toolbox",
             "--project",
             str(project),
@@ -227,20 +239,20 @@ def test_dry_run_and_an_earlier_version(toolbox, project, make_tree):
     import_paths(
         [make_tree(full_plugin(**{"commands/greet.md": "v2\n", "agents/reviewer.md": None}))]
     )
-    result = plugin_deploy(name="TOOLBOX", project=project, dry_run=True)
+    result = plugin_deploy(mode="flat", name="TOOLBOX", project=project, dry_run=True)
     assert result.dry_run and ".claude/commands/greet.md" in result.written
     assert list(project.iterdir()) == []
-    plugin_deploy(name="toolbox", project=project, version=first[:10])
+    plugin_deploy(mode="flat", name="toolbox", project=project, version=first[:10])
     assert (project / ".claude/agents/reviewer.md").exists()
     assert (project / ".claude/commands/greet.md").read_bytes() == (
         toolbox / "commands/greet.md"
     ).read_bytes()
     # Redeploying the latest version takes out what it no longer has.
-    plugin_deploy(name="toolbox", project=project)
+    plugin_deploy(mode="flat", name="toolbox", project=project)
     assert not (project / ".claude/agents").exists()
     assert (project / ".claude/commands/greet.md").read_text() == "v2\n"
     with pytest.raises(DeployError, match="no version"):
-        plugin_deploy(name="toolbox", project=project, version="f" * 12)
+        plugin_deploy(mode="flat", name="toolbox", project=project, version="f" * 12)
 
 
 @pytest.mark.parametrize("suffix", [".zip", ".tar.gz"])
@@ -273,7 +285,7 @@ def test_export_command(toolbox, tmp_path):
 
 
 def test_the_api_and_the_admin_show_deployments(toolbox, project, admin_client):
-    plugin_deploy(name="toolbox", project=project)
+    plugin_deploy(mode="flat", name="toolbox", project=project)
     (project / ".claude/commands/greet.md").write_text("edited\n")
     listing = admin_client.get("/api/v1/deployments/").json()
     (deployment,) = listing["results"]

@@ -58,7 +58,13 @@ def test_a_symlinked_folder_in_the_project_is_refused(toolbox, project, outside,
     (project / linked).symlink_to(outside if linked == ".claude" else outside / "commands")
     before = snapshot(outside)
     status, _, err = run(
-        "deploy_plugin", "toolbox", "--project", project, *(["--force"] if force else [])
+        "deploy_plugin",
+        "toolbox",
+        "--mode",
+        "flat",
+        "--project",
+        project,
+        *(["--force"] if force else []),
     )
     assert status == 1
     assert "unsafe_project_path" in err and linked in err
@@ -67,7 +73,9 @@ def test_a_symlinked_folder_in_the_project_is_refused(toolbox, project, outside,
 
 def test_a_file_where_a_folder_must_go_is_refused(toolbox, project):
     (project / ".claude").write_text("a file, not a folder")
-    status, _, err = run("deploy_plugin", "toolbox", "--project", project, "--force")
+    status, _, err = run(
+        "deploy_plugin", "toolbox", "--mode", "flat", "--project", project, "--force"
+    )
     assert status == 1 and "unsafe_project_path" in err
     assert (project / ".claude").read_text() == "a file, not a folder"
 
@@ -76,7 +84,7 @@ def test_a_file_where_a_folder_must_go_is_refused(toolbox, project):
 def test_undeploy_never_deletes_through_a_link_planted_after_the_deploy(
     toolbox, project, outside, force
 ):
-    assert run("deploy_plugin", "toolbox", "--project", project)[0] == 0
+    assert run("deploy_plugin", "toolbox", "--mode", "flat", "--project", project)[0] == 0
     commands = project / ".claude/commands"
     for child in commands.rglob("*"):
         if child.is_file():
@@ -113,7 +121,13 @@ def test_broken_settings_files_are_refused_before_any_write(
     (project / relative).write_text(content)
     before = snapshot(project)
     status, _, err = run(
-        "deploy_plugin", "toolbox", "--project", project, *(["--force"] if force else [])
+        "deploy_plugin",
+        "toolbox",
+        "--mode",
+        "flat",
+        "--project",
+        project,
+        *(["--force"] if force else []),
     )
     assert status == 1
     assert "bad_project_settings" in err and relative in err and problem in err
@@ -144,7 +158,16 @@ def test_six_concurrent_flat_deploys_keep_every_settings_entry(make_tree, projec
     assert done.returncode == 0, done.stderr
     processes = [
         subprocess.Popen(
-            [sys.executable, "manage.py", "deploy_plugin", name, "--project", str(project)],
+            [
+                sys.executable,
+                "manage.py",
+                "deploy_plugin",
+                name,
+                "--mode",
+                "flat",
+                "--project",
+                str(project),
+            ],
             cwd=ROOT,
             env=cli_env,
             stdout=subprocess.PIPE,
@@ -164,7 +187,7 @@ def test_six_concurrent_flat_deploys_keep_every_settings_entry(make_tree, projec
 
 
 def test_the_project_lock_file_holds_nothing(toolbox, project):
-    assert run("deploy_plugin", "toolbox", "--project", project)[0] == 0
+    assert run("deploy_plugin", "toolbox", "--mode", "flat", "--project", project)[0] == 0
     lock = project / ".claude/.skillmeat.flock"
     assert lock.is_file() and lock.stat().st_size == 0
     assert not os.path.islink(lock)

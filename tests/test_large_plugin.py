@@ -39,7 +39,9 @@ def test_a_5000_child_plugin_end_to_end(large_plugin, tmp_path):
 
     project = tmp_path / "project"
     project.mkdir()
-    call_command("deploy_plugin", "large", "--project", str(project), stdout=StringIO())
+    call_command(
+        "deploy_plugin", "large", "--mode", "flat", "--project", str(project), stdout=StringIO()
+    )
     (status,) = project_status(project)
     assert len(status.children) == CHILDREN
     assert {child.state for child in status.children} == {"in_sync"}

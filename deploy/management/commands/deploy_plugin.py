@@ -9,7 +9,7 @@ from django.core.management.base import CommandParser
 from artifacts.hashrefs import HashReferenceError
 from artifacts.models import DEFAULT_COLLECTION
 from deploy.management.commands._output import PluginVersionOption, fail, print_json, usage_error
-from deploy.services import ModifiedInProject, plugin_deploy
+from deploy.services import ModifiedInProject, deploy_from_lock, plugin_deploy
 from importer.errors import ImportError_
 from skillmeat_site.cli import SkillmeatCommand
 
@@ -21,7 +21,7 @@ class Command(PluginVersionOption, SkillmeatCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("name", help="The plugin's name.")
+        parser.add_argument("name", nargs="?", help="The plugin's name.")
         parser.add_argument("--project", required=True, type=Path, help="The project folder.")
         parser.add_argument("--collection", default=DEFAULT_COLLECTION)
         parser.add_argument(
@@ -31,6 +31,18 @@ class Command(PluginVersionOption, SkillmeatCommand):
         )
         parser.add_argument("--platform", default="claude-code")
         parser.add_argument(
+            "--mode",
+            choices=["plugin", "flat"],
+            default="plugin",
+            help="plugin: the whole tree as .claude/skills/<name>/ (Claude Code loads it as "
+            "<name>@skills-dir); flat: children into the project's own folders and settings.",
+        )
+        parser.add_argument(
+            "--from-lock",
+            action="store_true",
+            help="Rebuild every plugin the project's lock file records, at its locked version.",
+        )
+        parser.add_argument(
             "--force", action="store_true", help="Overwrite files changed in the project."
         )
         parser.add_argument(
@@ -39,6 +51,11 @@ class Command(PluginVersionOption, SkillmeatCommand):
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["from_lock"]:
+            self._from_lock(options)
+            return
+        if not options["name"]:
+            usage_error(self, "a plugin NAME is needed (or --from-lock)")
         try:
             result = plugin_deploy(
                 name=options["name"],
@@ -46,6 +63,7 @@ class Command(PluginVersionOption, SkillmeatCommand):
                 collection=options["collection"],
                 version=options["plugin_version"],
                 platform=options["platform"],
+                mode=options["mode"],
                 force=options["force"],
                 dry_run=options["dry_run"],
             )
@@ -71,3 +89,15 @@ class Command(PluginVersionOption, SkillmeatCommand):
             self.stdout.write(f"  MCP server {server!r} in .mcp.json")
         for event in result.hook_events:
             self.stdout.write(f"  hooks for {event} in .claude/settings.json")
+
+    def _from_lock(self, options: dict[str, Any]) -> None:
+        try:
+            results = deploy_from_lock(project=options["project"])
+        except ImportError_ as error:
+            fail(self, error, as_json=options["json"])
+        if options["json"]:
+            print_json(self, [asdict(result) for result in results])
+            return
+        for result in results:
+            self.stdout.write(f"{result.plugin} {result.version_hash[:12]} -> {result.project}")
+        self.stdout.write(f"{len(results)} plugin(s) rebuilt from the lock file")

@@ -1,13 +1,15 @@
 """``manage.py sync_status --project DIR [--json]``: the state of every deployed child."""
 
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandParser
 
-from deploy.management.commands._output import print_json
-from deploy.services import status_document
+from deploy.management.commands._output import fail, print_json
+from deploy.services import status_document, status_is_clean
+from importer.errors import ImportError_
 from skillmeat_site.cli import SkillmeatCommand
 
 
@@ -17,20 +19,39 @@ class Command(SkillmeatCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--project", required=True, type=Path)
         parser.add_argument("--json", action="store_true")
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="Exit 1 when anything is not in_sync or current (a CI gate).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        document = status_document(options["project"])
+        try:
+            document = status_document(options["project"])
+        except ImportError_ as error:
+            fail(self, error, as_json=options["json"])
         if options["json"]:
             print_json(self, document)
-            return
+        else:
+            self._print(document)
+        if options["check"] and not status_is_clean(document):
+            sys.exit(1)
+
+    def _print(self, document: dict[str, Any]) -> None:
         if not document["plugins"]:
             self.stdout.write(f"nothing deployed in {document['project']}")
         for plugin in document["plugins"]:
-            self.stdout.write(f"{plugin['name']} {plugin['version_hash'][:12]}")
+            self.stdout.write(
+                f"{plugin['name']} {plugin['version_hash'][:12]} ({plugin['mode']} mode): "
+                f"{plugin['state']}"
+            )
             for child in plugin["children"]:
                 self.stdout.write(
                     f"  {child['state']:<9} {child['type']:<8} {child['name']}  ({child['path']})"
                 )
+            for meta in plugin["meta_files"]:
+                if meta["state"] != "in_sync":
+                    self.stdout.write(f"  {meta['state']:<9} file     {meta['path']}")
         self.stdout.write(state_counts(document))
 
 
