@@ -5,6 +5,7 @@ edited; the project's lock file records every file written, and status, update a
 work from it alone."""
 
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -339,12 +340,22 @@ def _child_state(
     return {
         "type": child_type,
         "name": child_name,
-        "path": child["paths"][0] if child["paths"] else "",
+        "path": _shown_path(child_type, child["paths"]),
         "state": state,
         "deployed_hash": child["content_hash"],
         "current_hash": child["content_hash"] if unchanged else None,
         "latest_hash": latest_hash,
     }
+
+
+def _shown_path(child_type: str, paths: list[str]) -> str:
+    """A folder child (skill, hook) is shown by its folder, any other by its file."""
+    if not paths:
+        return ""
+    if child_type in (ArtifactType.SKILL, ArtifactType.HOOK):
+        common = os.path.commonpath(paths)
+        return str(PurePosixPath(common).parent) if len(paths) == 1 else common
+    return paths[0]
 
 
 # --- undeploy -----------------------------------------------------------------------------
