@@ -302,6 +302,16 @@ def _latest_version(collection: str, name: str) -> Version | None:
     return plugin.latest_version if plugin else None
 
 
+def latest_pins(version_hash: str, plugin_name: str) -> dict[str, str]:
+    """What the plugin version with this hash pins, by ``type:name`` (normalised)."""
+    version = Version.objects.filter(
+        content_hash=version_hash,
+        artifact__type=ArtifactType.PLUGIN,
+        artifact__name_key=normalize_name(plugin_name),
+    ).first()
+    return _pins(version) if version else {}
+
+
 def _pins(version: Version) -> dict[str, str]:
     """What the plugin's latest version pins, by ``type:name`` (its own children only)."""
     rows = ArtifactAssociation.objects.filter(parent_version=version).values_list(
