@@ -9,25 +9,25 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from deploy.places import Place
 from deploy.safety import BAD_PROJECT_SETTINGS, DeployRefused, check_project_paths
 
-LOCK_PATH = ".claude/skillmeat.lock"
 LOCK_VERSION = 1
 
 
-def read_lock(root: Path) -> dict[str, dict[str, Any]]:
-    """The locked plugins by name ({} when the project has no lock file)."""
-    check_project_paths(root, [LOCK_PATH])
-    path = root / LOCK_PATH
+def read_lock(place: Place) -> dict[str, dict[str, Any]]:
+    """The locked plugins by name ({} when the place has no lock file)."""
+    check_project_paths(place.root, [place.lock_path])
+    path = place.root / place.lock_path
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as error:
-        raise _corrupt(f"cannot be read as JSON ({error})") from None
+        raise _corrupt(place, f"cannot be read as JSON ({error})") from None
     plugins = document.get("plugins") if isinstance(document, dict) else None
     if document.get("lock_version") != LOCK_VERSION or not isinstance(plugins, dict):
-        raise _corrupt(f"is not a lock file of version {LOCK_VERSION}")
+        raise _corrupt(place, f"is not a lock file of version {LOCK_VERSION}")
     return plugins
 
 
@@ -37,9 +37,9 @@ def lock_bytes(plugins: dict[str, dict[str, Any]]) -> bytes:
     return text.encode("utf-8")
 
 
-def write_lock(root: Path, plugins: dict[str, dict[str, Any]]) -> None:
-    check_project_paths(root, [LOCK_PATH])
-    path = root / LOCK_PATH
+def write_lock(place: Place, plugins: dict[str, dict[str, Any]]) -> None:
+    check_project_paths(place.root, [place.lock_path])
+    path = place.root / place.lock_path
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=".skillmeat-lock-", dir=path.parent)
     try:
@@ -54,9 +54,9 @@ def write_lock(root: Path, plugins: dict[str, dict[str, Any]]) -> None:
         raise
 
 
-def _corrupt(problem: str) -> DeployRefused:
+def _corrupt(place: Place, problem: str) -> DeployRefused:
     return DeployRefused(
-        f"{LOCK_PATH} {problem}; restore it from version control",
-        path=LOCK_PATH,
+        f"{place.lock_path} {problem}; restore it from version control",
+        path=place.lock_path,
         rule=BAD_PROJECT_SETTINGS,
     )

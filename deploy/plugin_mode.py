@@ -25,17 +25,13 @@ from artifacts.models import (
 )
 from deploy.lockfile import read_lock, write_lock
 from deploy.models import DeployedItem, Deployment, ItemKind
+from deploy.places import Place
 from deploy.safety import DeployRefused, check_project_paths
 from importer.hashing import MODE_REGULAR, TreeFile, hash_bytes, hash_file, tree_hash
 from importer.storage import BlobStore, rebuild_files
 
-SKILLS_DIR = ".claude/skills"
 MANIFEST = ".claude-plugin/plugin.json"
 MODE = "plugin"
-
-
-def plugin_folder(name: str) -> str:
-    return f"{SKILLS_DIR}/{name}"
 
 
 @dataclass(frozen=True)
@@ -57,9 +53,8 @@ def version_tree(plugin: Artifact, version: Version) -> PluginTree:
     return PluginTree(files, generated)
 
 
-def lock_entry(plugin: Artifact, version: Version, tree: PluginTree) -> dict[str, Any]:
+def lock_entry(plugin: Artifact, version: Version, tree: PluginTree, folder: str) -> dict[str, Any]:
     """The lock file's record of this plugin at this version (no clock time in it)."""
-    folder = plugin_folder(plugin.name)
     files = {f"{folder}/{f.path}": {"sha256": f.sha256, "mode": f"{f.mode:o}"} for f in tree.files}
     for path, data in tree.generated.items():
         files[f"{folder}/{path}"] = {"sha256": hash_bytes(data), "mode": f"{MODE_REGULAR:o}"}
@@ -129,7 +124,7 @@ def _child_paths(association: ArtifactAssociation, folder: str, declaring: list[
 
 
 def deploy_plugin_folder(
-    root: Path,
+    place: Place,
     plugin: Artifact,
     version: Version,
     store: BlobStore,
@@ -140,11 +135,12 @@ def deploy_plugin_folder(
     """Write the plugin's tree into its folder (the caller holds the project lock); returns
     the lock entry and the paths it replaced or removed. Refuses, before writing anything,
     files the user changed or that this tool never wrote, unless ``force``."""
+    root = place.root
     tree = version_tree(plugin, version)
-    folder = plugin_folder(plugin.name)
-    entry = lock_entry(plugin, version, tree)
+    folder = place.plugin_folder(plugin.name)
+    entry = lock_entry(plugin, version, tree, folder)
     check_project_paths(root, [folder, *entry["files"]])
-    lock = read_lock(root)
+    lock = read_lock(place)
     previous = lock.get(plugin.name)
     changed, foreign = _conflicts(root, folder, entry, previous)
     if (changed or foreign) and not force:
@@ -153,8 +149,8 @@ def deploy_plugin_folder(
         return entry, [*changed, *foreign]
     _swap_in(root, folder, tree, store)
     lock[plugin.name] = entry
-    write_lock(root, lock)
-    _record(root, plugin, version, entry)
+    write_lock(place, lock)
+    _record(root, plugin, version, folder, entry)
     return entry, [*changed, *foreign]
 
 
@@ -229,13 +225,15 @@ def _swap_in(root: Path, folder: str, tree: PluginTree, store: BlobStore) -> Non
 
 
 @transaction.atomic
-def _record(root: Path, plugin: Artifact, version: Version, entry: dict[str, Any]) -> None:
+def _record(
+    root: Path, plugin: Artifact, version: Version, folder: str, entry: dict[str, Any]
+) -> None:
     """The database's mirror of the lock entry (for the admin and the API)."""
     Deployment.objects.filter(project=str(root), plugin=plugin).delete()
     deployment = Deployment.objects.create(
         project=str(root), plugin=plugin, plugin_version=version, mode=MODE
     )
-    start = len(plugin_folder(plugin.name)) + 1
+    start = len(folder) + 1
     files = [
         TreeFile(path[start:], int(info["mode"], 8), 0, info["sha256"])
         for path, info in entry["files"].items()
@@ -245,7 +243,7 @@ def _record(root: Path, plugin: Artifact, version: Version, entry: dict[str, Any
         child=plugin,
         child_type=ArtifactType.PLUGIN,
         child_name=plugin.name,
-        path=plugin_folder(plugin.name),
+        path=folder,
         kind=ItemKind.FOLDER,
         version_hash=version.content_hash,
         deployed_hash=tree_hash(files),
@@ -372,10 +370,11 @@ def _shown_path(child_type: str, paths: list[str]) -> str:
 
 
 def undeploy_plugin_folder(
-    root: Path, name: str, entry: dict[str, Any], *, force: bool
+    place: Place, name: str, entry: dict[str, Any], *, force: bool
 ) -> tuple[list[str], list[str]]:
     """Remove exactly the files the lock says this plugin wrote (changed ones only with
     ``force``), then the folders left empty; returns (removed, kept)."""
+    root = place.root
     paths = sorted(entry["files"])
     check_project_paths(root, paths)
     removed, kept = [], []
@@ -388,16 +387,17 @@ def undeploy_plugin_folder(
             removed.append(path)
         else:
             kept.append(path)
-    _remove_empty_folders(root, {str(PurePosixPath(p).parent) for p in paths})
-    lock = read_lock(root)
+    _remove_empty_folders(place, {str(PurePosixPath(p).parent) for p in paths})
+    lock = read_lock(place)
     lock.pop(name, None)
-    write_lock(root, lock)
+    write_lock(place, lock)
     Deployment.objects.filter(project=str(root), plugin__name_key=normalize_name(name)).delete()
     return removed, kept
 
 
-def _remove_empty_folders(root: Path, folders: Iterable[str]) -> None:
-    stop = root / SKILLS_DIR
+def _remove_empty_folders(place: Place, folders: Iterable[str]) -> None:
+    root = place.root
+    stop = root / place.skills_dir
     for folder in sorted(folders, key=lambda f: f.count("/"), reverse=True):
         path = root / folder
         while path != stop and stop in path.parents:

@@ -103,12 +103,12 @@ def _bad_settings(relative: str, problem: str) -> DeployRefused:
 
 
 @contextlib.contextmanager
-def project_lock(root: Path) -> Iterator[None]:
+def project_lock(root: Path, flock_path: str = LOCK_FILE) -> Iterator[None]:
     """Serialise deploys into one project (any process): an OS lock on an empty file that
     stays, holding no PID, host or time."""
-    check_project_paths(root, [LOCK_FILE])
-    (root / CLAUDE_DIR).mkdir(exist_ok=True)
-    fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    check_project_paths(root, [flock_path])
+    (root / flock_path).parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root / flock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -25,13 +25,13 @@ from artifacts.models import (
 )
 from deploy.lockfile import read_lock
 from deploy.models import DeployedItem, Deployment, ItemKind
+from deploy.places import PROJECT, USER, Place, place_for
 from deploy.plugin_mode import (
     MODE as MODE_PLUGIN,
 )
 from deploy.plugin_mode import (
     deploy_plugin_folder,
     locked_plugin_status,
-    plugin_folder,
     undeploy_plugin_folder,
 )
 from deploy.safety import check_project_paths, project_lock, read_project_settings
@@ -159,11 +159,12 @@ def check_platform(platform: str) -> None:
 def plugin_deploy(
     *,
     name: str,
-    project: Path,
+    project: Path | None,
     collection: str = DEFAULT_COLLECTION,
     version: str | None = None,
     platform: str = "claude-code",
     mode: str = MODE_PLUGIN,
+    scope: str = PROJECT,
     force: bool = False,
     dry_run: bool = False,
     store: BlobStore | None = None,
@@ -172,16 +173,13 @@ def plugin_deploy(
     (the default) its whole tree as a skills-directory plugin, in flat mode its children
     spread into the project's own folders and settings."""
     check_platform(platform)
-    root = Path(project_key(project))
-    if not root.is_dir():
-        raise DeployError("project folder does not exist", path=str(root), rule=Rule.NOT_FOUND)
+    place = _place(scope, project, mode)
+    root = place.root
     store = store or BlobStore()
     plugin = find_plugin(name, collection)
     chosen = plugin_version(plugin, version)
     if mode == MODE_PLUGIN:
-        return _deploy_as_plugin(root, plugin, chosen, store, force=force, dry_run=dry_run)
-    if mode != MODE_FLAT:
-        raise DeployError(f"unknown mode {mode!r} (plugin or flat)", path=mode, rule="bad_mode")
+        return _deploy_as_plugin(place, plugin, chosen, store, force=force, dry_run=dry_run)
     plan = plan_deployment(plugin, chosen, _hooks_json(store, chosen))
     store.require(
         (f.sha256 for target in plan.targets for f in target.files),
@@ -193,21 +191,53 @@ def plugin_deploy(
         return _deploy_locked(root, plan, store, platform=platform, force=force, dry_run=dry_run)
 
 
+def _place(scope: str, project: Path | None, mode: str) -> Place:
+    """Where to deploy: a project (which must exist), or the user's skills folder."""
+    if mode not in (MODE_PLUGIN, MODE_FLAT):
+        raise DeployError(f"unknown mode {mode!r} (plugin or flat)", path=mode, rule="bad_mode")
+    if scope not in (PROJECT, USER):
+        raise DeployError(
+            f"unknown scope {scope!r} (project or user)", path=scope, rule="bad_scope"
+        )
+    if scope == USER and mode == MODE_FLAT:
+        raise DeployError(
+            "flat mode writes into a project's settings; the user scope takes plugin mode",
+            path=scope,
+            rule="bad_scope",
+        )
+    if scope == PROJECT and project is None:
+        raise DeployError("a --project folder is needed", path="--project", rule=Rule.NOT_FOUND)
+    place = place_for(scope, project)
+    if scope == PROJECT and not place.root.is_dir():
+        raise DeployError(
+            "project folder does not exist", path=str(place.root), rule=Rule.NOT_FOUND
+        )
+    return place
+
+
 def _deploy_as_plugin(
-    root: Path, plugin: Artifact, chosen: Version, store: BlobStore, *, force: bool, dry_run: bool
+    place: Place,
+    plugin: Artifact,
+    chosen: Version,
+    store: BlobStore,
+    *,
+    force: bool,
+    dry_run: bool,
 ) -> DeployResult:
-    check_project_paths(root, [plugin_folder(plugin.name)])
+    root = place.root
+    if root.exists() or not dry_run:
+        check_project_paths(root, [place.plugin_folder(plugin.name)])
     store.require(chosen.files.values_list("blob_hash", flat=True), needed_by=version_label(chosen))
-    with contextlib.nullcontext() if dry_run else project_lock(root):
+    with contextlib.nullcontext() if dry_run else project_lock(root, place.flock_path):
         _, replaced = deploy_plugin_folder(
-            root, plugin, chosen, store, force=force, dry_run=dry_run
+            place, plugin, chosen, store, force=force, dry_run=dry_run
         )
     return DeployResult(
         plugin=plugin.name,
         project=str(root),
         version_hash=chosen.content_hash,
         dry_run=dry_run,
-        written=[plugin_folder(plugin.name)],
+        written=[place.plugin_folder(plugin.name)],
         removed=replaced,
         mcp_servers=[],
         hook_events=[],
@@ -215,12 +245,14 @@ def _deploy_as_plugin(
     )
 
 
-def deploy_from_lock(*, project: Path, store: BlobStore | None = None) -> list[DeployResult]:
-    """Rebuild every plugin the project's lock file records at its locked version, byte for
-    byte (a teammate's fresh clone); fails clearly when the collection lacks that version."""
-    root = Path(project_key(project))
+def deploy_from_lock(
+    *, project: Path | None, scope: str = PROJECT, store: BlobStore | None = None
+) -> list[DeployResult]:
+    """Rebuild every plugin the lock file records at its locked version, byte for byte (a
+    teammate's fresh clone); fails clearly when the collection lacks that version."""
+    place = _place(scope, project, MODE_PLUGIN)
     results = []
-    for name, entry in sorted(read_lock(root).items()):
+    for name, entry in sorted(read_lock(place).items()):
         plugin = find_plugin(name, entry["collection"])
         version = Version.objects.filter(
             artifact=plugin, content_hash=entry["version_hash"]
@@ -235,7 +267,8 @@ def deploy_from_lock(*, project: Path, store: BlobStore | None = None) -> list[D
         results.append(
             plugin_deploy(
                 name=name,
-                project=root,
+                project=project,
+                scope=scope,
                 collection=entry["collection"],
                 version=version.content_hash,
                 mode=entry["mode"],
@@ -523,15 +556,17 @@ def _child_status(root: Path, item: DeployedItem) -> ChildStatus:
     )
 
 
-def status_document(project: Path) -> dict[str, Any]:
-    """Every plugin of the project: plugin-mode ones from the lock file alone, flat ones
-    from the deployment records."""
-    root = Path(project_key(project))
-    locked = read_lock(root)
+def status_document(project: Path | None, scope: str = PROJECT) -> dict[str, Any]:
+    """Every plugin of the project (or the user's skills folder): plugin-mode ones from the
+    lock file alone, flat ones from the deployment records."""
+    place = place_for(scope, project)
+    root = place.root
+    locked = read_lock(place) if root.is_dir() else {}
     plugins = [locked_plugin_status(root, name, entry) for name, entry in sorted(locked.items())]
-    for status in project_status(root):
-        if status.name not in locked:
-            plugins.append(_flat_document(status))
+    if scope == PROJECT:
+        for status in project_status(root):
+            if status.name not in locked:
+                plugins.append(_flat_document(status))
     return {"project": str(root), "plugins": plugins}
 
 
@@ -566,14 +601,17 @@ def status_is_clean(document: dict[str, Any]) -> bool:
 # --- undeploy -----------------------------------------------------------------------------
 
 
-def plugin_undeploy(*, name: str, project: Path, force: bool = False) -> UndeployResult:
+def plugin_undeploy(
+    *, name: str, project: Path | None, force: bool = False, scope: str = PROJECT
+) -> UndeployResult:
     """Remove what a deployment wrote, and nothing else; changed files stay unless forced."""
-    root = Path(project_key(project))
-    locked = {normalize_name(n): (n, e) for n, e in read_lock(root).items()}
+    place = place_for(scope, project)
+    root = place.root
+    locked = {normalize_name(n): (n, e) for n, e in read_lock(place).items()}
     if normalize_name(name) in locked:
         locked_name, entry = locked[normalize_name(name)]
-        with project_lock(root):
-            removed, kept = undeploy_plugin_folder(root, locked_name, entry, force=force)
+        with project_lock(root, place.flock_path):
+            removed, kept = undeploy_plugin_folder(place, locked_name, entry, force=force)
         return UndeployResult(locked_name, str(root), removed, kept)
     deployment = (
         Deployment.objects.filter(project=str(root), plugin__name_key=normalize_name(name))

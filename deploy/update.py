@@ -9,6 +9,7 @@ from typing import Any
 from artifacts.models import ArtifactType, normalize_name
 from deploy.lockfile import read_lock
 from deploy.models import Deployment
+from deploy.places import project_place
 from deploy.plugin_mode import latest_pins
 from deploy.services import plugin_deploy, project_key, status_document
 from importer.storage import BlobStore
@@ -104,7 +105,7 @@ def _plan(status: dict[str, Any]) -> PluginUpdate:
 
 
 def _collection(root: Path, status: dict[str, Any]) -> str:
-    entry = read_lock(root).get(status["name"])
+    entry = read_lock(project_place(root)).get(status["name"])
     if entry is not None:
         return entry["collection"]
     deployment = Deployment.objects.select_related("plugin__collection").get(

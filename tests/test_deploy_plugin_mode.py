@@ -193,3 +193,24 @@ def test_a_symlinked_skills_folder_is_refused(toolbox, project, tmp_path):
         status, _, err = run("deploy_plugin", "toolbox", "--project", project, *extra)
         assert status == 1 and "unsafe_project_path" in err
     assert list(elsewhere.iterdir()) == []
+
+
+def test_the_user_scope_writes_into_the_users_skills_folder(toolbox, tmp_path, monkeypatch):
+    config = tmp_path / "claude-config"
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(config))
+    status, _, err = run("deploy_plugin", "toolbox", "--scope", "user")
+    assert status == 0, err
+    folder = config / "skills/toolbox"
+    assert hash_directory(folder) == hash_directory(toolbox)
+    lock = json.loads((config / "skills/skillmeat.lock").read_text())
+    assert all(path.startswith("toolbox/") for path in lock["plugins"]["toolbox"]["files"])
+    assert run("sync_status", "--scope", "user", "--check")[0] == 0
+    assert run("deploy_plugin", "toolbox", "--scope", "user", "--mode", "flat")[0] == 1
+    assert run("undeploy_plugin", "toolbox", "--scope", "user")[0] == 0
+    assert not folder.exists()
+    assert json.loads((config / "skills/skillmeat.lock").read_text())["plugins"] == {}
+
+
+def test_a_project_is_needed_for_the_project_scope(toolbox):
+    status, _, err = run("sync_status")
+    assert status == 1 and "--project" in err

@@ -22,7 +22,14 @@ class Command(PluginVersionOption, SkillmeatCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", nargs="?", help="The plugin's name.")
-        parser.add_argument("--project", required=True, type=Path, help="The project folder.")
+        parser.add_argument("--project", type=Path, help="The project folder.")
+        parser.add_argument(
+            "--scope",
+            choices=["project", "user"],
+            default="project",
+            help="user: the user's skills folder ($CLAUDE_CONFIG_DIR/skills or ~/.claude/skills), "
+            "for all of the user's projects.",
+        )
         parser.add_argument("--collection", default=DEFAULT_COLLECTION)
         parser.add_argument(
             "--version",
@@ -64,6 +71,7 @@ class Command(PluginVersionOption, SkillmeatCommand):
                 version=options["plugin_version"],
                 platform=options["platform"],
                 mode=options["mode"],
+                scope=options["scope"],
                 force=options["force"],
                 dry_run=options["dry_run"],
             )
@@ -92,7 +100,7 @@ class Command(PluginVersionOption, SkillmeatCommand):
 
     def _from_lock(self, options: dict[str, Any]) -> None:
         try:
-            results = deploy_from_lock(project=options["project"])
+            results = deploy_from_lock(project=options["project"], scope=options["scope"])
         except ImportError_ as error:
             fail(self, error, as_json=options["json"])
         if options["json"]:

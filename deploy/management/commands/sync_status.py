@@ -17,7 +17,14 @@ class Command(SkillmeatCommand):
     help = "Report each deployed child as missing, modified, outdated or in_sync."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--project", required=True, type=Path)
+        parser.add_argument("--project", type=Path)
+        parser.add_argument(
+            "--scope",
+            choices=["project", "user"],
+            default="project",
+            help="user: the user's skills folder ($CLAUDE_CONFIG_DIR/skills or ~/.claude/skills), "
+            "for all of the user's projects.",
+        )
         parser.add_argument("--json", action="store_true")
         parser.add_argument(
             "--check",
@@ -27,7 +34,7 @@ class Command(SkillmeatCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            document = status_document(options["project"])
+            document = status_document(options["project"], options["scope"])
         except ImportError_ as error:
             fail(self, error, as_json=options["json"])
         if options["json"]:

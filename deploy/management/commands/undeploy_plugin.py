@@ -20,14 +20,24 @@ class Command(SkillmeatCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name")
-        parser.add_argument("--project", required=True, type=Path)
+        parser.add_argument("--project", type=Path)
+        parser.add_argument(
+            "--scope",
+            choices=["project", "user"],
+            default="project",
+            help="user: the user's skills folder ($CLAUDE_CONFIG_DIR/skills or ~/.claude/skills), "
+            "for all of the user's projects.",
+        )
         parser.add_argument("--force", action="store_true", help="Remove changed files too.")
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             result = plugin_undeploy(
-                name=options["name"], project=options["project"], force=options["force"]
+                name=options["name"],
+                project=options["project"],
+                force=options["force"],
+                scope=options["scope"],
             )
         except ImportError_ as error:
             fail(self, error, as_json=options["json"])
