@@ -23,6 +23,7 @@ from artifacts.models import (
     normalize_name,
     version_label,
 )
+from deploy.flat import check_claims, claims_of_others, flat_warnings
 from deploy.lockfile import read_lock
 from deploy.models import DeployedItem, Deployment, ItemKind
 from deploy.places import PROJECT, USER, Place, place_for
@@ -82,6 +83,7 @@ class DeployResult:
     mcp_servers: list[str]
     hook_events: list[str]
     mode: str = "flat"
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -303,6 +305,7 @@ def _deploy_locked(
         ],
     )
     _check_settings_files(root)
+    shared = check_claims(root, plan, force=force)
     conflicts = _conflicts(root, plan.targets, previous_items)
     if conflicts and not force:
         raise ModifiedInProject(conflicts)
@@ -316,11 +319,12 @@ def _deploy_locked(
         removed=[item.path for item in stale],
         mcp_servers=[t.path for t in plan.targets if t.kind == ItemKind.MCP_ENTRY],
         hook_events=sorted(plan.hooks),
+        warnings=flat_warnings(plan, store),
     )
     if dry_run:
         return result
     for target in plan.targets:
-        if target.kind != ItemKind.MCP_ENTRY:
+        if target.kind != ItemKind.MCP_ENTRY and target.path not in shared:
             _write_target(root, target, store)
     for item in stale:
         _remove_path(root, item.path)
@@ -635,6 +639,9 @@ def _undeploy_locked(root: Path, deployment: Deployment, *, force: bool) -> Unde
         [*(i.path for i in items if i.kind != ItemKind.MCP_ENTRY), *deployment.created_files],
     )
     _check_settings_files(root)
+    # What another plugin deployed flat still claims stays until that plugin goes too.
+    claimed = claims_of_others(root, deployment.plugin, (i.path for i in items))
+    items = [i for i in items if i.path not in claimed]
     removed, kept = [], []
     for item in items:
         if item.kind == ItemKind.MCP_ENTRY:

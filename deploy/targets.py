@@ -34,14 +34,22 @@ def plugin_root(plugin_name: str) -> str:
     return f"{CLAUDE_DIR}/{TYPE_PLURALS[ArtifactType.PLUGIN]}/{plugin_name}"
 
 
-def resolve_plugin_root(value: Any, plugin_name: str) -> Any:
-    """Every ``${CLAUDE_PLUGIN_ROOT}`` in a JSON value, resolved to the plugin's folder."""
+# Anchored on the project, so a hook or server runs from any working directory; the
+# replacement is textual, so the plugin's own quoting around the variable still holds.
+HOOK_ROOT = "${{CLAUDE_PROJECT_DIR}}/{folder}"
+MCP_ROOT = "${{CLAUDE_PROJECT_DIR:-.}}/{folder}"
+
+
+def resolve_plugin_root(value: Any, plugin_name: str, template: str = HOOK_ROOT) -> Any:
+    """Every ``${CLAUDE_PLUGIN_ROOT}`` in a JSON value, replaced by the plugin's folder
+    anchored on ``${CLAUDE_PROJECT_DIR}`` (``template`` says how)."""
     if isinstance(value, str):
-        return value.replace(PLUGIN_ROOT_VARIABLE, plugin_root(plugin_name))
+        root = template.format(folder=plugin_root(plugin_name))
+        return value.replace(PLUGIN_ROOT_VARIABLE, root)
     if isinstance(value, Mapping):
-        return {k: resolve_plugin_root(v, plugin_name) for k, v in value.items()}
+        return {k: resolve_plugin_root(v, plugin_name, template) for k, v in value.items()}
     if isinstance(value, list):
-        return [resolve_plugin_root(v, plugin_name) for v in value]
+        return [resolve_plugin_root(v, plugin_name, template) for v in value]
     return value
 
 
@@ -122,7 +130,9 @@ def _child_target(
         "version_hash": pinned.content_hash,
     }
     if child.type == ArtifactType.MCP:
-        config = resolve_plugin_root((pinned.metadata or {}).get("configuration"), plugin_name)
+        config = resolve_plugin_root(
+            (pinned.metadata or {}).get("configuration"), plugin_name, MCP_ROOT
+        )
         return Target(**common, path=child.name, kind=ItemKind.MCP_ENTRY, mcp_config=config)
     if child.type == ArtifactType.SKILL:
         return Target(

@@ -91,7 +91,9 @@ def test_hooks_and_mcp_servers_merge_next_to_existing_entries_and_undeploy_remov
     assert settings["permissions"] == USER_SETTINGS["permissions"]
     pre_tool = settings["hooks"]["PreToolUse"]
     assert pre_tool[0] == USER_SETTINGS["hooks"]["PreToolUse"][0]
-    assert pre_tool[1]["hooks"][0]["command"] == ".claude/plugins/toolbox/hooks/check.sh"
+    assert pre_tool[1]["hooks"][0]["command"] == (
+        "${CLAUDE_PROJECT_DIR}/.claude/plugins/toolbox/hooks/check.sh"
+    )
     servers = json.loads((project / ".mcp.json").read_text())["mcpServers"]
     assert servers["my-own"] == USER_MCP["mcpServers"]["my-own"]
     assert servers["notes"] == MCP_SERVERS["notes"]

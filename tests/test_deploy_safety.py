@@ -182,7 +182,9 @@ def test_six_concurrent_flat_deploys_keep_every_settings_entry(make_tree, projec
     assert sorted(servers) == sorted(f"{name}-server" for name in names)
     hooks = json.loads((project / ".claude/settings.json").read_text())["hooks"]["PreToolUse"]
     commands = {h["command"] for group in hooks for h in group["hooks"]}
-    assert commands == {f".claude/plugins/{name}/hooks/{name}.sh" for name in names}
+    assert commands == {
+        f"${{CLAUDE_PROJECT_DIR}}/.claude/plugins/{name}/hooks/{name}.sh" for name in names
+    }
     assert (project / ".claude/.skillmeat.flock").stat().st_size == 0
 
 

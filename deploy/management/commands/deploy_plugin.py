@@ -97,6 +97,8 @@ class Command(PluginVersionOption, SkillmeatCommand):
             self.stdout.write(f"  MCP server {server!r} in .mcp.json")
         for event in result.hook_events:
             self.stdout.write(f"  hooks for {event} in .claude/settings.json")
+        for warning in result.warnings:
+            self.stdout.write(f"  warning: {warning}")
 
     def _from_lock(self, options: dict[str, Any]) -> None:
         try:

@@ -1,0 +1,112 @@
+"""Flat mode's own rules (DESIGN section 10): what two plugins deployed flat into one project
+may share, and what flat mode cannot carry (said as warnings naming each file)."""
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from artifacts.models import Artifact, Version
+from deploy.models import DeployedItem
+from deploy.safety import DeployRefused
+from deploy.targets import DeploymentPlan, Target
+from importer.storage import BlobStore
+
+PLUGIN_VARIABLES = (b"${CLAUDE_PLUGIN_ROOT}", b"${CLAUDE_PLUGIN_DATA}")
+PLUGIN_TOOL_PREFIX = b"mcp__plugin_"
+SCANNED_BYTES = 1024 * 1024
+# Plugin files and manifest keys whose meaning only a loaded plugin has.
+PLUGIN_ONLY_PATHS = {
+    ".lsp.json": "LSP servers",
+    "bin/": "executables on the plugin's PATH (bin/)",
+    "monitors/": "monitors",
+    "output-styles/": "output styles",
+}
+PLUGIN_ONLY_KEYS = {
+    "lspServers": "LSP servers",
+    "userConfig": "userConfig",
+    "outputStyles": "output styles",
+    "monitors": "monitors",
+    "hooks": "hooks declared outside hooks/",
+}
+
+
+def claims_of_others(root: Path, plugin: Artifact, paths: Iterable[str]) -> dict[str, Any]:
+    """The deployed items of other plugins at these paths (or server names) in the project."""
+    items = (
+        DeployedItem.objects.filter(deployment__project=str(root), path__in=list(paths))
+        .exclude(deployment__plugin=plugin)
+        .select_related("deployment__plugin")
+    )
+    return {item.path: item for item in items}
+
+
+class ClaimedByAnotherPlugin(DeployRefused):
+    code = "claimed_by_another_plugin"
+
+    def __init__(self, clashes: list[tuple[str, str]]) -> None:
+        self.paths = [path for path, _ in clashes]
+        shown = ", ".join(f"{path} (plugin {owner!r})" for path, owner in clashes)
+        super().__init__(
+            f"already deployed by another plugin with different content: {shown} "
+            "(use --force to overwrite)",
+            path=self.paths[0],
+            rule="claimed_by_another_plugin",
+        )
+
+
+def check_claims(root: Path, plan: DeploymentPlan, *, force: bool) -> set[str]:
+    """Paths another plugin deployed with the same content are shared (returned: this
+    deploy need not write them); different content is refused naming both plugins."""
+    claims = claims_of_others(root, plan.plugin, (t.path for t in plan.targets))
+    shared, clashes = set(), []
+    for target in plan.targets:
+        other = claims.get(target.path)
+        if other is None:
+            continue
+        if other.deployed_hash == target.deployed_hash:
+            shared.add(target.path)
+        else:
+            clashes.append((target.path, other.deployment.plugin.name))
+    if clashes and not force:
+        raise ClaimedByAnotherPlugin(clashes)
+    return shared
+
+
+def flat_warnings(plan: DeploymentPlan, store: BlobStore) -> list[str]:
+    """What flat mode cannot carry, naming each file."""
+    warnings = []
+    for target in plan.targets:
+        warnings.extend(_content_warnings(target, store))
+    warnings.extend(_plugin_only_warnings(plan.version))
+    return warnings
+
+
+def _content_warnings(target: Target, store: BlobStore) -> list[str]:
+    found = []
+    for tree_file in target.files:
+        if tree_file.size > SCANNED_BYTES or not store.has(tree_file.sha256):
+            continue
+        data = store.read(tree_file.sha256)
+        where = f"{target.path}/{tree_file.path}" if len(target.files) > 1 else target.path
+        for variable in PLUGIN_VARIABLES:
+            if variable in data:
+                found.append(
+                    f"{where}: refers to {variable.decode()}, which only a loaded plugin has"
+                )
+        if PLUGIN_TOOL_PREFIX in data:
+            found.append(f"{where}: names mcp__plugin_... tools, which flat mode renames")
+    return found
+
+
+def _plugin_only_warnings(version: Version) -> list[str]:
+    found = []
+    paths = list(version.files.values_list("path", flat=True))
+    for prefix, what in PLUGIN_ONLY_PATHS.items():
+        hits = [p for p in paths if p == prefix or (prefix.endswith("/") and p.startswith(prefix))]
+        if hits:
+            found.append(f"{hits[0]}: {what} are not carried by flat mode")
+    manifest = version.metadata.get("manifest_keys", []) if version.metadata else []
+    for key, what in PLUGIN_ONLY_KEYS.items():
+        if key in manifest:
+            found.append(f".claude-plugin/plugin.json#{key}: {what} are not carried by flat mode")
+    return found

@@ -1,0 +1,116 @@
+"""Flat mode's own rules: `${CLAUDE_PLUGIN_ROOT}` anchored on the project, children shared by
+two plugins, conflicts naming both plugins, and warnings for what it cannot carry."""
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from importer.services import import_paths
+from tests.plugins import manifest
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run(command, *args):
+    out, err = StringIO(), StringIO()
+    try:
+        call_command(command, *map(str, args), stdout=out, stderr=err)
+        status = 0
+    except SystemExit as exit_:
+        status = exit_.code
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def project(tmp_path):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    return folder
+
+
+def imported(make_tree, tree):
+    assert import_paths([make_tree(tree)]).failed == []
+
+
+def test_the_plugin_root_is_anchored_on_the_project_and_quoting_holds(make_tree, project):
+    hooks = {
+        "hooks": {
+            "Stop": [
+                {"hooks": [{"type": "command", "command": '"${CLAUDE_PLUGIN_ROOT}/hooks/x.sh" -q'}]}
+            ]
+        }
+    }
+    imported(
+        make_tree,
+        {
+            ".claude-plugin/plugin.json": manifest("p"),
+            "hooks/hooks.json": json.dumps(hooks),
+            "hooks/x.sh": ("#!/bin/sh\n", 0o755),
+            ".mcp.json": json.dumps(
+                {"srv": {"command": "node", "args": ["${CLAUDE_PLUGIN_ROOT}/s.js"]}}
+            ),
+        },
+    )
+    assert run("deploy_plugin", "p", "--mode", "flat", "--project", project)[0] == 0
+    settings = json.loads((project / ".claude/settings.json").read_text())
+    command = settings["hooks"]["Stop"][0]["hooks"][0]["command"]
+    assert command == '"${CLAUDE_PROJECT_DIR}/.claude/plugins/p/hooks/x.sh" -q'
+    server = json.loads((project / ".mcp.json").read_text())["mcpServers"]["srv"]
+    assert server["args"] == ["${CLAUDE_PROJECT_DIR:-.}/.claude/plugins/p/s.js"]
+
+
+def test_an_identical_child_of_two_plugins_is_shared_until_the_last_goes(make_tree, project):
+    reviewer = "---\nname: code-reviewer\n---\nReview.\n"
+    for name in ("one", "two"):
+        imported(
+            make_tree,
+            {".claude-plugin/plugin.json": manifest(name), "agents/code-reviewer.md": reviewer},
+        )
+        assert run("deploy_plugin", name, "--mode", "flat", "--project", project)[0] == 0
+    shared = project / ".claude/agents/code-reviewer.md"
+    _, out, _ = run("sync_status", "--project", project, "--json")
+    for plugin in json.loads(out)["plugins"]:
+        assert {c["state"] for c in plugin["children"]} == {"in_sync"}
+    assert run("undeploy_plugin", "one", "--project", project)[0] == 0
+    assert shared.read_text() == reviewer
+    assert run("undeploy_plugin", "two", "--project", project)[0] == 0
+    assert not shared.exists()
+
+
+def test_different_content_at_one_path_names_both_plugins(make_tree, project):
+    for name, text in (("one", "first"), ("two", "second")):
+        imported(
+            make_tree,
+            {".claude-plugin/plugin.json": manifest(name), "agents/code-reviewer.md": text},
+        )
+    assert run("deploy_plugin", "one", "--mode", "flat", "--project", project)[0] == 0
+    status, _, err = run("deploy_plugin", "two", "--mode", "flat", "--project", project)
+    assert status == 1
+    assert "claimed_by_another_plugin" in err and "'one'" in err
+    assert "since the last deploy" not in err
+    assert (project / ".claude/agents/code-reviewer.md").read_text() == "first"
+    assert run("deploy_plugin", "two", "--mode", "flat", "--project", project, "--force")[0] == 0
+    assert (project / ".claude/agents/code-reviewer.md").read_text() == "second"
+
+
+def test_what_flat_mode_cannot_carry_is_a_warning_naming_the_file(make_tree, project):
+    imported(
+        make_tree,
+        {
+            ".claude-plugin/plugin.json": manifest("p", userConfig={"token": {"type": "string"}}),
+            "commands/run.md": "Run ${CLAUDE_PLUGIN_ROOT}/bin/tool with mcp__plugin_p_srv__go\n",
+            ".lsp.json": '{"go": {"command": "gopls"}}',
+            "bin/tool": ("#!/bin/sh\n", 0o755),
+        },
+    )
+    status, out, _ = run("deploy_plugin", "p", "--mode", "flat", "--project", project)
+    assert status == 0
+    warnings = [line for line in out.splitlines() if "warning:" in line]
+    text = "\n".join(warnings)
+    assert ".claude/commands/run.md: refers to ${CLAUDE_PLUGIN_ROOT}" in text
+    assert "mcp__plugin_" in text
+    assert ".lsp.json: LSP servers" in text
+    assert "bin/tool" in text
+    assert "plugin.json#userConfig" in text
