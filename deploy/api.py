@@ -28,6 +28,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "platform",
             "plugin_id",
             "plugin_name",
+            "scope",
             "mode",
             "version_hash",
             "deployed_at",

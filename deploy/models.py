@@ -11,6 +11,9 @@ from artifacts.models import Artifact, Version
 class Deployment(models.Model):
     project = models.CharField(max_length=1024, help_text="The project folder (absolute path).")
     platform = models.CharField(max_length=32, default="claude-code")
+    scope = models.CharField(
+        max_length=8, default="project", help_text="project, or user (the user's skills folder)."
+    )
     mode = models.CharField(
         max_length=8,
         default="flat",

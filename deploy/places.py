@@ -47,6 +47,20 @@ def user_place() -> Place:
     )
 
 
+def recorded_place(path: str, scope: str) -> Place:
+    """The place a deployment was recorded at (its path and scope), whatever this process's
+    environment says the user's folder is now."""
+    if scope != USER:
+        return project_place(Path(path))
+    return Place(
+        root=Path(path),
+        skills_dir="",
+        lock_path="skillmeat.lock",
+        flock_path=".skillmeat.flock",
+        scope=USER,
+    )
+
+
 def place_for(scope: str, project: Path | None) -> Place:
     if scope == USER:
         return user_place()

@@ -150,7 +150,7 @@ def deploy_plugin_folder(
     _swap_in(root, folder, tree, store)
     lock[plugin.name] = entry
     write_lock(place, lock)
-    _record(root, plugin, version, folder, entry)
+    _record(place, plugin, version, folder, entry)
     return entry, [*changed, *foreign]
 
 
@@ -226,12 +226,16 @@ def _swap_in(root: Path, folder: str, tree: PluginTree, store: BlobStore) -> Non
 
 @transaction.atomic
 def _record(
-    root: Path, plugin: Artifact, version: Version, folder: str, entry: dict[str, Any]
+    place: Place, plugin: Artifact, version: Version, folder: str, entry: dict[str, Any]
 ) -> None:
     """The database's mirror of the lock entry (for the admin and the API)."""
-    Deployment.objects.filter(project=str(root), plugin=plugin).delete()
+    Deployment.objects.filter(project=str(place.root), plugin=plugin).delete()
     deployment = Deployment.objects.create(
-        project=str(root), plugin=plugin, plugin_version=version, mode=MODE
+        project=str(place.root),
+        plugin=plugin,
+        plugin_version=version,
+        mode=MODE,
+        scope=place.scope,
     )
     start = len(folder) + 1
     files = [

@@ -563,11 +563,14 @@ def _child_status(root: Path, item: DeployedItem) -> ChildStatus:
 def status_document(project: Path | None, scope: str = PROJECT) -> dict[str, Any]:
     """Every plugin of the project (or the user's skills folder): plugin-mode ones from the
     lock file alone, flat ones from the deployment records."""
-    place = place_for(scope, project)
+    return place_status(place_for(scope, project))
+
+
+def place_status(place: Place) -> dict[str, Any]:
     root = place.root
     locked = read_lock(place) if root.is_dir() else {}
     plugins = [locked_plugin_status(root, name, entry) for name, entry in sorted(locked.items())]
-    if scope == PROJECT:
+    if place.scope == PROJECT:
         for status in project_status(root):
             if status.name not in locked:
                 plugins.append(_flat_document(status))

@@ -301,4 +301,4 @@ def test_the_api_and_the_admin_show_deployments(toolbox, project, admin_client):
     assert admin_client.get("/api/v1/project-status/").status_code == 400
     page = admin_client.get(f"/admin/deploy/deployment/{Deployment.objects.get().pk}/change/")
     assert page.status_code == 200
-    assert b"<strong>modified</strong> command greet" in page.content
+    assert b'class="state-modified"' in page.content and b"greet" in page.content

@@ -214,3 +214,17 @@ def test_the_user_scope_writes_into_the_users_skills_folder(toolbox, tmp_path, m
 def test_a_project_is_needed_for_the_project_scope(toolbox):
     status, _, err = run("sync_status")
     assert status == 1 and "--project" in err
+
+
+def test_the_admin_shows_a_deployment_with_its_states_in_colour(toolbox, project, client):
+    from django.contrib.auth.models import User
+
+    run("deploy_plugin", "toolbox", "--project", project)
+    (project / ".claude/skills/toolbox/commands/greet.md").write_text("mine")
+    client.force_login(User.objects.create_superuser("admin", "a@example.org", "x"))
+    deployment = Deployment.objects.get()
+    page = client.get(f"/admin/deploy/deployment/{deployment.pk}/change/").content.decode()
+    assert 'class="state-current"' in page
+    assert 'class="state-modified"' in page and "greet" in page
+    listing = client.get("/admin/deploy/deployment/").content.decode()
+    assert "plugin" in listing and str(project) in listing
