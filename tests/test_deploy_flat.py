@@ -2,32 +2,14 @@
 two plugins, conflicts naming both plugins, and warnings for what it cannot carry."""
 
 import json
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 
 from importer.services import import_paths
+from tests.conftest import run_command as run
 from tests.plugins import manifest
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run(command, *args):
-    out, err = StringIO(), StringIO()
-    try:
-        call_command(command, *map(str, args), stdout=out, stderr=err)
-        status = 0
-    except SystemExit as exit_:
-        status = exit_.code
-    return status, out.getvalue(), err.getvalue()
-
-
-@pytest.fixture
-def project(tmp_path):
-    folder = tmp_path / "project"
-    folder.mkdir()
-    return folder
 
 
 def imported(make_tree, tree):

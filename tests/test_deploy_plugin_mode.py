@@ -3,36 +3,18 @@ file, status from the lock, --from-lock, undeploy by the lock."""
 
 import json
 import shutil
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 
 from artifacts.models import Artifact, ArtifactAssociation, ImportRecord
 from deploy.models import Deployment
 from importer.hashing import hash_directory, scan_tree
 from importer.services import import_paths
+from tests.conftest import run_command as run
 from tests.plugins import full_plugin, manifest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 LOCK = ".claude/skillmeat.lock"
-
-
-@pytest.fixture
-def project(tmp_path):
-    folder = tmp_path / "project"
-    folder.mkdir()
-    return folder
-
-
-def run(command, *args):
-    out, err = StringIO(), StringIO()
-    try:
-        call_command(command, *map(str, args), stdout=out, stderr=err)
-        status = 0
-    except SystemExit as exit_:
-        status = exit_.code
-    return status, out.getvalue(), err.getvalue()
 
 
 def status_of(project):

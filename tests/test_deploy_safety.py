@@ -6,22 +6,14 @@ import json
 import os
 import subprocess
 import sys
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 
 from tests.conftest import ROOT
+from tests.conftest import run_command as run
 from tests.plugins import HOOKS_JSON, manifest
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def project(tmp_path):
-    folder = tmp_path / "project"
-    folder.mkdir()
-    return folder
 
 
 @pytest.fixture
@@ -39,16 +31,6 @@ def snapshot(folder):
         (str(p.relative_to(folder)), p.read_bytes() if p.is_file() else None)
         for p in folder.rglob("*")
     )
-
-
-def run(command, *args):
-    out, err = StringIO(), StringIO()
-    try:
-        call_command(command, *map(str, args), stdout=out, stderr=err)
-        status = 0
-    except SystemExit as exit_:
-        status = exit_.code
-    return status, out.getvalue(), err.getvalue()
 
 
 @pytest.mark.parametrize("linked", [".claude", ".claude/commands", ".claude/plugins"])

@@ -2,25 +2,14 @@
 with files the user changed is refused without --force while the others still move."""
 
 import json
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 
 from importer.services import import_paths
+from tests.conftest import run_command as run
 from tests.plugins import full_plugin, manifest
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run(command, *args):
-    out, err = StringIO(), StringIO()
-    try:
-        call_command(command, *map(str, args), stdout=out, stderr=err)
-        status = 0
-    except SystemExit as exit_:
-        status = exit_.code
-    return status, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture

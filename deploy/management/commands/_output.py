@@ -3,6 +3,7 @@ stdout, errors on stderr with exit status 1."""
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -27,6 +28,18 @@ def usage_error(command: BaseCommand, message: str) -> None:
     """A usage error (an ambiguous or malformed hash reference): exit status 2."""
     command.stderr.write(f"error: {message}")
     sys.exit(2)
+
+
+def add_place_arguments(parser: Any, *, project_help: str = "The project folder.") -> None:
+    """``--project DIR`` and ``--scope project|user``, the same for every sync command."""
+    parser.add_argument("--project", type=Path, help=project_help)
+    parser.add_argument(
+        "--scope",
+        choices=["project", "user"],
+        default="project",
+        help="user: the user's skills folder ($CLAUDE_CONFIG_DIR/skills or ~/.claude/skills), "
+        "for all of the user's projects.",
+    )
 
 
 class PluginVersionOption:

@@ -1,14 +1,19 @@
 """``manage.py deploy_plugin NAME --project DIR``: deploy a plugin into a Claude Code project."""
 
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandParser
 
 from artifacts.hashrefs import HashReferenceError
 from artifacts.models import DEFAULT_COLLECTION
-from deploy.management.commands._output import PluginVersionOption, fail, print_json, usage_error
+from deploy.management.commands._output import (
+    PluginVersionOption,
+    add_place_arguments,
+    fail,
+    print_json,
+    usage_error,
+)
 from deploy.services import ModifiedInProject, deploy_from_lock, plugin_deploy
 from importer.errors import ImportError_
 from skillmeat_site.cli import SkillmeatCommand
@@ -22,14 +27,7 @@ class Command(PluginVersionOption, SkillmeatCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", nargs="?", help="The plugin's name.")
-        parser.add_argument("--project", type=Path, help="The project folder.")
-        parser.add_argument(
-            "--scope",
-            choices=["project", "user"],
-            default="project",
-            help="user: the user's skills folder ($CLAUDE_CONFIG_DIR/skills or ~/.claude/skills), "
-            "for all of the user's projects.",
-        )
+        add_place_arguments(parser)
         parser.add_argument("--collection", default=DEFAULT_COLLECTION)
         parser.add_argument(
             "--version",

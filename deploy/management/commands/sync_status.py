@@ -2,12 +2,11 @@
 
 import sys
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandParser
 
-from deploy.management.commands._output import fail, print_json
+from deploy.management.commands._output import add_place_arguments, fail, print_json
 from deploy.services import status_document, status_is_clean
 from importer.errors import ImportError_
 from skillmeat_site.cli import SkillmeatCommand
@@ -17,14 +16,7 @@ class Command(SkillmeatCommand):
     help = "Report each deployed child as missing, modified, outdated or in_sync."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--project", type=Path)
-        parser.add_argument(
-            "--scope",
-            choices=["project", "user"],
-            default="project",
-            help="user: the user's skills folder ($CLAUDE_CONFIG_DIR/skills or ~/.claude/skills), "
-            "for all of the user's projects.",
-        )
+        add_place_arguments(parser)
         parser.add_argument("--json", action="store_true")
         parser.add_argument(
             "--check",

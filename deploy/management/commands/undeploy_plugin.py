@@ -1,12 +1,11 @@
 """``manage.py undeploy_plugin NAME --project DIR [--force]``: take a deployment out again."""
 
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandParser
 
-from deploy.management.commands._output import fail, print_json
+from deploy.management.commands._output import add_place_arguments, fail, print_json
 from deploy.services import plugin_undeploy
 from importer.errors import ImportError_
 from skillmeat_site.cli import SkillmeatCommand
@@ -20,14 +19,7 @@ class Command(SkillmeatCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name")
-        parser.add_argument("--project", type=Path)
-        parser.add_argument(
-            "--scope",
-            choices=["project", "user"],
-            default="project",
-            help="user: the user's skills folder ($CLAUDE_CONFIG_DIR/skills or ~/.claude/skills), "
-            "for all of the user's projects.",
-        )
+        add_place_arguments(parser)
         parser.add_argument("--force", action="store_true", help="Remove changed files too.")
         parser.add_argument("--json", action="store_true")
 
