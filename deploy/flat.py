@@ -5,10 +5,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from artifacts.models import Artifact, Version
-from deploy.models import DeployedItem
-from deploy.safety import DeployRefused
-from deploy.targets import DeploymentPlan, Target
+from artifacts.models import Artifact, ArtifactType, Version, normalize_name
+from deploy.models import DeployedItem, ItemKind
+from deploy.plugin_mode import version_origin
+from deploy.safety import DeployRefused, read_project_settings
+from deploy.targets import MCP_FILE, DeploymentPlan, Target
+from importer.errors import ImportError_
+from importer.hashing import hash_mcp_config
 from importer.storage import BlobStore
 
 PLUGIN_VARIABLES = (b"${CLAUDE_PLUGIN_ROOT}", b"${CLAUDE_PLUGIN_DATA}")
@@ -110,3 +113,61 @@ def _plugin_only_warnings(version: Version) -> list[str]:
         if key in manifest:
             found.append(f".claude-plugin/plugin.json#{key}: {what} are not carried by flat mode")
     return found
+
+
+def flat_lock_entry(plan: DeploymentPlan) -> dict[str, Any]:
+    """The lock file's record of a flat deploy: every file written, each child's paths, and
+    the settings entries merged (hooks by event, MCP servers by name)."""
+    files: dict[str, dict[str, str]] = {}
+    children: dict[str, dict[str, Any]] = {}
+    for target in plan.targets:
+        paths = _target_files(target, files)
+        if target.child_type != ArtifactType.PLUGIN:
+            children[f"{target.child_type}:{target.child_name}"] = {
+                "content_hash": target.version_hash,
+                "paths": sorted(paths),
+            }
+    servers = {t.path: t.mcp_config for t in plan.targets if t.kind == ItemKind.MCP_ENTRY}
+    return {
+        "collection": plan.plugin.collection.name,
+        "mode": "flat",
+        "version_hash": plan.version.content_hash,
+        "version_label": plan.version.version_label,
+        "origin": version_origin(plan.version),
+        "files": files,
+        "children": children,
+        "generated": [],
+        "settings": {"hooks": plan.hooks, "mcpServers": servers},
+    }
+
+
+def _target_files(target: Target, files: dict[str, dict[str, str]]) -> list[str]:
+    if target.kind == ItemKind.MCP_ENTRY:
+        return []
+    if target.kind == ItemKind.FILE:
+        written = {target.path: target.files[0]}
+    else:
+        written = {f"{target.path}/{f.path}": f for f in target.files}
+    for path, tree_file in written.items():
+        files[path] = {"sha256": tree_file.sha256, "mode": f"{tree_file.mode:o}"}
+    return list(written)
+
+
+def server_states(root: Path, entry: dict[str, Any]) -> dict[str, str]:
+    """Each MCP server a flat deploy merged into ``.mcp.json``: missing, modified or in_sync."""
+    locked = entry.get("settings", {}).get("mcpServers", {})
+    if not locked:
+        return {}
+    try:
+        servers = read_project_settings(root, MCP_FILE).get("mcpServers", {})
+    except ImportError_:
+        servers = {}
+    states = {}
+    for name, config in locked.items():
+        now = servers.get(name)
+        if now is None:
+            states[f"mcp:{normalize_name(name)}"] = "missing"
+        else:
+            same = hash_mcp_config(now) == hash_mcp_config(config)
+            states[f"mcp:{normalize_name(name)}"] = "in_sync" if same else "modified"
+    return states

@@ -257,10 +257,13 @@ def _record(
 # --- status -------------------------------------------------------------------------------
 
 
-def locked_plugin_status(root: Path, name: str, entry: dict[str, Any]) -> dict[str, Any]:
+def locked_plugin_status(
+    root: Path, name: str, entry: dict[str, Any], settings_states: dict[str, str] | None = None
+) -> dict[str, Any]:
     """A locked plugin's state and each child's and meta-file's, from the lock and the
     project's files; the collection is asked only for the plugin's latest version."""
     now = {path: _file_hash(root / path) for path in entry["files"]}
+    settings_states = settings_states or {}
     latest = _latest_version(entry["collection"], name)
     latest_pins = _pins(latest) if latest else None
     children = []
@@ -268,8 +271,9 @@ def locked_plugin_status(root: Path, name: str, entry: dict[str, Any]) -> dict[s
     for key, child in sorted(entry["children"].items()):
         child_type, child_name = key.split(":", 1)
         owned.update(child["paths"])
+        extra = settings_states.get(f"{child_type}:{normalize_name(child_name)}")
         children.append(
-            _child_state(child_type, child_name, child, entry["files"], now, latest_pins)
+            _child_state(child_type, child_name, child, entry["files"], now, latest_pins, extra)
         )
     meta = [
         {"path": path, "state": _file_state(entry["files"][path], now[path])}
@@ -335,8 +339,11 @@ def _child_state(
     files: dict[str, dict[str, str]],
     now: dict[str, str | None],
     latest_pins: dict[str, str] | None,
+    settings_state: str | None = None,
 ) -> dict[str, Any]:
     states = {_file_state(files[p], now.get(p)) for p in child["paths"] if p in files}
+    if settings_state is not None:  # an entry a flat deploy merged into a settings file
+        states.add(settings_state)
     latest_hash = None
     if latest_pins is not None:
         latest_hash = latest_pins.get(f"{child_type}:{normalize_name(child_name)}")
@@ -401,7 +408,8 @@ def undeploy_plugin_folder(
 
 def _remove_empty_folders(place: Place, folders: Iterable[str]) -> None:
     root = place.root
-    stop = root / place.skills_dir
+    # Up to the place's own top folder (.claude in a project), never past it.
+    stop = root / (PurePosixPath(place.skills_dir).parts[0] if place.skills_dir else "")
     for folder in sorted(folders, key=lambda f: f.count("/"), reverse=True):
         path = root / folder
         while path != stop and stop in path.parents:

@@ -23,10 +23,16 @@ from artifacts.models import (
     normalize_name,
     version_label,
 )
-from deploy.flat import check_claims, claims_of_others, flat_warnings
-from deploy.lockfile import read_lock
+from deploy.flat import (
+    check_claims,
+    claims_of_others,
+    flat_lock_entry,
+    flat_warnings,
+    server_states,
+)
+from deploy.lockfile import read_lock, write_lock
 from deploy.models import DeployedItem, Deployment, ItemKind
-from deploy.places import PROJECT, USER, Place, place_for
+from deploy.places import PROJECT, USER, Place, place_for, project_place
 from deploy.plugin_mode import (
     MODE as MODE_PLUGIN,
 )
@@ -323,16 +329,24 @@ def _deploy_locked(
     )
     if dry_run:
         return result
-    for target in plan.targets:
-        if target.kind != ItemKind.MCP_ENTRY and target.path not in shared:
-            _write_target(root, target, store)
+    _write_targets(
+        root,
+        [t for t in plan.targets if t.kind != ItemKind.MCP_ENTRY and t.path not in shared],
+        store,
+    )
     for item in stale:
         _remove_path(root, item.path)
     created = [f for f in (MCP_FILE, SETTINGS_FILE) if not (root / f).exists()]
     created = sorted({*created, *(previous.created_files if previous else [])})
+    place = project_place(root)
+    lock = read_lock(place)
+    # Without a database record (a teammate's clone), the lock says which hooks were ours.
+    locked_hooks = lock.get(plugin.name, {}).get("settings", {}).get("hooks", {})
     _merge_mcp(root, plan, previous_items, force)
-    _merge_hooks(root, plan.hooks, previous.settings_hooks if previous else {})
+    _merge_hooks(root, plan.hooks, previous.settings_hooks if previous else locked_hooks)
     _record(root, plan, platform, [f for f in created if (root / f).exists()])
+    lock[plugin.name] = flat_lock_entry(plan)
+    write_lock(place, lock)
     return result
 
 
@@ -391,20 +405,29 @@ def _temporary_beside(final: Path) -> Iterator[Path]:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _write_target(root: Path, target: Target, store: BlobStore) -> None:
-    final = root / target.path
-    with _temporary_beside(final) as staged:
-        if target.kind == ItemKind.FILE:
-            (only,) = target.files
-            rebuild_files(store, [replace(only, path=staged.name)], staged.parent)
-            os.replace(staged, final)
-            return
-        staged.mkdir()
-        rebuild_files(store, target.files, staged)
-        if final.exists():
-            aside = staged.parent / "old"
-            os.rename(final, aside)
-        os.rename(staged, final)
+def _write_targets(root: Path, targets: list[Target], store: BlobStore) -> None:
+    """Stage every file and folder beside its final place first; only then rename them in,
+    so that a failure while staging leaves the project as it was."""
+    with contextlib.ExitStack() as stack:
+        staged = []
+        for target in targets:
+            final = root / target.path
+            path = stack.enter_context(_temporary_beside(final))
+            _stage_target(target, path, store)
+            staged.append((path, final))
+        for path, final in staged:
+            if path.is_dir() and final.exists():
+                os.rename(final, path.parent / "old")
+            os.replace(path, final)
+
+
+def _stage_target(target: Target, staged: Path, store: BlobStore) -> None:
+    if target.kind == ItemKind.FILE:
+        (only,) = target.files
+        rebuild_files(store, [replace(only, path=staged.name)], staged.parent)
+        return
+    staged.mkdir()
+    rebuild_files(store, target.files, staged)
 
 
 def _remove_path(root: Path, path: str) -> None:
@@ -569,7 +592,10 @@ def status_document(project: Path | None, scope: str = PROJECT) -> dict[str, Any
 def place_status(place: Place) -> dict[str, Any]:
     root = place.root
     locked = read_lock(place) if root.is_dir() else {}
-    plugins = [locked_plugin_status(root, name, entry) for name, entry in sorted(locked.items())]
+    plugins = [
+        locked_plugin_status(root, name, entry, server_states(root, entry))
+        for name, entry in sorted(locked.items())
+    ]
     if place.scope == PROJECT:
         for status in project_status(root):
             if status.name not in locked:
@@ -615,8 +641,8 @@ def plugin_undeploy(
     place = place_for(scope, project)
     root = place.root
     locked = {normalize_name(n): (n, e) for n, e in read_lock(place).items()}
-    if normalize_name(name) in locked:
-        locked_name, entry = locked[normalize_name(name)]
+    locked_name, entry = locked.get(normalize_name(name), (name, None))
+    if entry is not None and entry["mode"] == MODE_PLUGIN:
         with project_lock(root, place.flock_path):
             removed, kept = undeploy_plugin_folder(place, locked_name, entry, force=force)
         return UndeployResult(locked_name, str(root), removed, kept)
@@ -626,13 +652,50 @@ def plugin_undeploy(
         .prefetch_related("items")
         .first()
     )
+    if deployment is None and entry is not None:
+        return _undeploy_flat_from_lock(place, locked_name, entry, force=force)
     if deployment is None:
         raise ValidationFailed(
             f"plugin {name!r} is not deployed in this project", path=str(root), rule=Rule.NOT_FOUND
         )
     _check_settings_files(root)
     with project_lock(root):
-        return _undeploy_locked(root, deployment, force=force)
+        result = _undeploy_locked(root, deployment, force=force)
+        lock = read_lock(place)
+        if lock.pop(deployment.plugin.name, None) is not None:
+            write_lock(place, lock)
+        return result
+
+
+def _undeploy_flat_from_lock(
+    place: Place, name: str, entry: dict[str, Any], *, force: bool
+) -> UndeployResult:
+    """A flat deploy this database never recorded (a teammate's clone): the lock file says
+    which files and settings entries were written."""
+    root = place.root
+    _check_settings_files(root)
+    with project_lock(root):
+        removed, kept = undeploy_plugin_folder(place, name, entry, force=force)
+        removed.extend(_remove_locked_servers(root, entry, force=force))
+        _merge_hooks(root, {}, entry["settings"].get("hooks", {}))
+    return UndeployResult(name, str(root), removed, kept)
+
+
+def _remove_locked_servers(root: Path, entry: dict[str, Any], *, force: bool) -> list[str]:
+    servers = entry["settings"].get("mcpServers", {})
+    if not servers:
+        return []
+    document = read_project_settings(root, MCP_FILE)
+    current = document.get("mcpServers", {})
+    removed = []
+    for server, config in servers.items():
+        if server not in current:
+            continue
+        if force or hash_mcp_config(current[server]) == hash_mcp_config(config):
+            del current[server]
+            removed.append(f"{MCP_FILE}#{server}")
+    write_json(root / MCP_FILE, document)
+    return removed
 
 
 def _undeploy_locked(root: Path, deployment: Deployment, *, force: bool) -> UndeployResult:

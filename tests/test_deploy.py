@@ -48,15 +48,24 @@ def states(project):
 
 
 def newer_greet(make_tree):
+    """A newer toolbox whose greet changed (another plugin's greet would not count)."""
+    newer = make_tree(full_plugin(**{"commands/greet.md": "newer\n"}))
+    assert import_paths([newer]).failed == []
+
+
+def other_plugins_greet(make_tree):
     other = make_tree(
-        {".claude-plugin/plugin.json": manifest("other"), "commands/greet.md": "newer\n"}
+        {".claude-plugin/plugin.json": manifest("other"), "commands/greet.md": "other\n"}
     )
     assert import_paths([other]).failed == []
 
 
 def test_deploy_writes_every_child_at_its_pinned_version(toolbox, project, make_tree):
+    toolbox_version = Artifact.objects.get(name="toolbox", type="plugin").latest_version
     newer_greet(make_tree)
-    result = plugin_deploy(mode="flat", name="toolbox", project=project)
+    result = plugin_deploy(
+        mode="flat", name="toolbox", project=project, version=toolbox_version.content_hash
+    )
     claude = project / ".claude"
     assert (claude / "commands/greet.md").read_bytes() == (
         toolbox / "commands/greet.md"
@@ -71,10 +80,7 @@ def test_deploy_writes_every_child_at_its_pinned_version(toolbox, project, make_
     assert (claude / "plugins/toolbox/README.md").read_text() == "# toolbox\n"
     assert (claude / "plugins/toolbox/.claude-plugin/plugin.json").exists()
     assert os.stat(claude / "plugins/toolbox/scripts/setup.sh").st_mode & 0o100
-    assert (
-        result.version_hash
-        == Artifact.objects.get(name="toolbox", type="plugin").latest_version.content_hash
-    )
+    assert result.version_hash == toolbox_version.content_hash
     assert states(project)[("command", "greet")] == "outdated"
     assert not list(project.rglob(".skillmeat-*"))
 
@@ -108,6 +114,7 @@ def test_hooks_and_mcp_servers_merge_next_to_existing_entries_and_undeploy_remov
         ".claude",
         ".claude/.skillmeat.flock",
         ".claude/settings.json",
+        ".claude/skillmeat.lock",
         ".mcp.json",
     ]
     assert Deployment.objects.count() == 0
@@ -118,10 +125,12 @@ def test_status_goes_through_every_state(toolbox, project, make_tree):
     assert set(states(project).values()) == {"in_sync"}
     (project / ".claude/agents/reviewer.md").write_text("my edit\n")
     assert states(project)[("agent", "reviewer")] == "modified"
+    other_plugins_greet(make_tree)  # a same-named child of another plugin is no update
+    assert states(project)[("command", "greet")] == "in_sync"
     newer_greet(make_tree)
     assert states(project)[("command", "greet")] == "outdated"
     (project / ".claude/skills/pdf/SKILL.md").unlink()
-    assert states(project)[("skill", "pdf")] == "modified"
+    assert states(project)[("skill", "pdf")] == "missing"
     shutil.rmtree(project / ".claude/skills/xlsx")
     assert states(project)[("skill", "xlsx")] == "missing"
     servers = json.loads((project / ".mcp.json").read_text())
@@ -202,6 +211,7 @@ def test_deploy_refuses_to_overwrite_a_modified_file_and_undeploy_keeps_it(
         ".claude/.skillmeat.flock",
         ".claude/commands",
         ".claude/commands/greet.md",
+        ".claude/skillmeat.lock",
     ]
 
 

@@ -96,3 +96,61 @@ def test_what_flat_mode_cannot_carry_is_a_warning_naming_the_file(make_tree, pro
     assert ".lsp.json: LSP servers" in text
     assert "bin/tool" in text
     assert "plugin.json#userConfig" in text
+
+
+def forget_the_database():
+    """What a teammate's clone against another server sees: the lock file, no records."""
+    from artifacts.models import Artifact, ArtifactAssociation, ImportRecord
+    from deploy.models import Deployment
+
+    Deployment.objects.all().delete()
+    ImportRecord.objects.all().delete()
+    ArtifactAssociation.objects.all().delete()
+    Artifact.objects.all().delete()
+
+
+def test_a_flat_deploy_is_locked_and_status_works_from_the_lock_alone(toolbox, project):
+    assert run("deploy_plugin", "toolbox", "--mode", "flat", "--project", project)[0] == 0
+    entry = json.loads((project / ".claude/skillmeat.lock").read_text())["plugins"]["toolbox"]
+    assert entry["mode"] == "flat"
+    assert ".claude/commands/greet.md" in entry["files"]
+    assert set(entry["settings"]["mcpServers"]) == {"notes", "google calendar"}
+    assert "PreToolUse" in entry["settings"]["hooks"]
+    forget_the_database()
+    document = json.loads(run("sync_status", "--project", project, "--json")[1])
+    (plugin,) = document["plugins"]
+    assert plugin["mode"] == "flat" and plugin["state"] == "unknown"
+    assert {c["state"] for c in plugin["children"]} == {"in_sync"}
+    servers = json.loads((project / ".mcp.json").read_text())
+    del servers["mcpServers"]["notes"]
+    (project / ".mcp.json").write_text(json.dumps(servers))
+    document = json.loads(run("sync_status", "--project", project, "--json")[1])
+    states = {c["name"]: c["state"] for c in document["plugins"][0]["children"]}
+    assert states["notes"] == "missing" and states["greet"] == "in_sync"
+
+
+def test_from_lock_rebuilds_a_flat_deploy_without_doubling_its_hooks(toolbox, project):
+    assert run("deploy_plugin", "toolbox", "--mode", "flat", "--project", project)[0] == 0
+    settings = (project / ".claude/settings.json").read_bytes()
+    (project / ".claude/commands/greet.md").unlink()
+    from deploy.models import Deployment
+
+    Deployment.objects.all().delete()  # a fresh clone: the lock, no record
+    assert run("deploy_plugin", "--from-lock", "--project", project)[0] == 0
+    assert (project / ".claude/commands/greet.md").is_file()
+    assert (project / ".claude/settings.json").read_bytes() == settings
+    assert run("sync_status", "--project", project, "--check")[0] == 0
+
+
+def test_undeploy_of_a_flat_deploy_known_only_from_the_lock(toolbox, project):
+    (project / ".mcp.json").write_text(json.dumps({"mcpServers": {"mine": {"command": "x"}}}))
+    assert run("deploy_plugin", "toolbox", "--mode", "flat", "--project", project)[0] == 0
+    forget_the_database()
+    status, out, _ = run("undeploy_plugin", "toolbox", "--project", project)
+    assert status == 0 and "removed .claude/commands/greet.md" in out
+    assert json.loads((project / ".mcp.json").read_text()) == {
+        "mcpServers": {"mine": {"command": "x"}}
+    }
+    settings = json.loads((project / ".claude/settings.json").read_text())
+    assert settings.get("hooks", {}) == {}
+    assert json.loads((project / ".claude/skillmeat.lock").read_text())["plugins"] == {}
