@@ -26,7 +26,7 @@ from artifacts.models import (
 from deploy.lockfile import read_lock, write_lock
 from deploy.models import DeployedItem, Deployment, ItemKind
 from deploy.places import Place
-from deploy.safety import DeployRefused, check_project_paths
+from deploy.safety import ModifiedInProject, check_project_paths
 from importer.hashing import MODE_REGULAR, TreeFile, hash_bytes, hash_file, tree_hash
 from importer.storage import BlobStore, rebuild_files
 
@@ -144,7 +144,7 @@ def deploy_plugin_folder(
     previous = lock.get(plugin.name)
     changed, foreign = _conflicts(root, folder, entry, previous)
     if (changed or foreign) and not force:
-        raise ProjectFilesInTheWay(changed, foreign)
+        raise ModifiedInProject(changed, foreign)
     if dry_run:
         return entry, [*changed, *foreign]
     _swap_in(root, folder, tree, store)
@@ -152,25 +152,6 @@ def deploy_plugin_folder(
     write_lock(place, lock)
     _record(place, plugin, version, folder, entry)
     return entry, [*changed, *foreign]
-
-
-class ProjectFilesInTheWay(DeployRefused):
-    """Files in the plugin's folder that the user changed, or that this tool never wrote."""
-
-    code = "modified_in_project"
-
-    def __init__(self, changed: list[str], foreign: list[str]) -> None:
-        self.paths = [*changed, *foreign]
-        parts = []
-        if changed:
-            parts.append("changed in the project since the last deploy: " + ", ".join(changed))
-        if foreign:
-            parts.append("in the project but not written by this tool: " + ", ".join(foreign))
-        super().__init__(
-            "; ".join(parts) + " (use --force to overwrite)",
-            path=self.paths[0],
-            rule="modified_in_project",
-        )
 
 
 def _conflicts(

@@ -8,7 +8,7 @@ import fcntl
 import json
 import os
 import stat
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -114,3 +114,22 @@ def project_lock(root: Path, flock_path: str = LOCK_FILE) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+class ModifiedInProject(DeployRefused):
+    """Paths a deploy would overwrite that the user changed, or that this tool never wrote."""
+
+    code = "modified_in_project"
+
+    def __init__(self, changed: Sequence[str], foreign: Sequence[str] = ()) -> None:
+        self.paths = [*changed, *foreign]
+        parts = []
+        if changed:
+            parts.append("changed in the project since the last deploy: " + ", ".join(changed))
+        if foreign:
+            parts.append("in the project but not written by this tool: " + ", ".join(foreign))
+        super().__init__(
+            "; ".join(parts) + " (use --force to overwrite)",
+            path=self.paths[0],
+            rule="modified_in_project",
+        )

@@ -41,7 +41,12 @@ from deploy.plugin_mode import (
     locked_plugin_status,
     undeploy_plugin_folder,
 )
-from deploy.safety import check_project_paths, project_lock, read_project_settings
+from deploy.safety import (
+    ModifiedInProject,
+    check_project_paths,
+    project_lock,
+    read_project_settings,
+)
 from deploy.targets import (
     CLAUDE_DIR,
     MCP_FILE,
@@ -61,21 +66,6 @@ MODE_FLAT = "flat"
 
 class DeployError(ImportError_):
     code = "deploy_failed"
-
-
-class ModifiedInProject(DeployError):  # noqa: N818 - named like its domain siblings
-    """Files the user changed since the last deploy (or never deployed by us)."""
-
-    code = "modified_in_project"
-
-    def __init__(self, paths: list[str]) -> None:
-        self.paths = paths
-        super().__init__(
-            "changed in the project since the last deploy (use --force to overwrite): "
-            + ", ".join(paths),
-            path=paths[0],
-            rule="modified_in_project",
-        )
 
 
 @dataclass(frozen=True)
@@ -312,9 +302,9 @@ def _deploy_locked(
     )
     _check_settings_files(root)
     shared = check_claims(root, plan, force=force)
-    conflicts = _conflicts(root, plan.targets, previous_items)
-    if conflicts and not force:
-        raise ModifiedInProject(conflicts)
+    changed, foreign = _conflicts(root, plan.targets, previous_items)
+    if (changed or foreign) and not force:
+        raise ModifiedInProject(changed, foreign)
     stale = _stale_items(root, plan, previous_items, force)
     result = DeployResult(
         plugin=plugin.name,
@@ -363,9 +353,10 @@ def _hooks_json(store: BlobStore, version: Version) -> bytes | None:
 
 def _conflicts(
     root: Path, targets: list[Target], previous: Mapping[str, DeployedItem]
-) -> list[str]:
-    """Paths holding something other than what we deployed there, or what we are about to."""
-    conflicts = []
+) -> tuple[list[str], list[str]]:
+    """Paths holding something other than what we deployed there or are about to: changed
+    since our last deploy, or never written by this tool."""
+    changed, foreign = [], []
     for target in targets:
         now = current_hash(root, target.kind, target.path)
         if now is None or now == target.deployed_hash:
@@ -373,10 +364,9 @@ def _conflicts(
         earlier = previous.get(target.path)
         if earlier is not None and now == earlier.deployed_hash:
             continue
-        conflicts.append(
-            target.path if target.kind != ItemKind.MCP_ENTRY else f"{MCP_FILE}#{target.path}"
-        )
-    return conflicts
+        shown = target.path if target.kind != ItemKind.MCP_ENTRY else f"{MCP_FILE}#{target.path}"
+        (changed if earlier is not None else foreign).append(shown)
+    return changed, foreign
 
 
 def _stale_items(

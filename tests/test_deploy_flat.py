@@ -154,3 +154,13 @@ def test_undeploy_of_a_flat_deploy_known_only_from_the_lock(toolbox, project):
     settings = json.loads((project / ".claude/settings.json").read_text())
     assert settings.get("hooks", {}) == {}
     assert json.loads((project / ".claude/skillmeat.lock").read_text())["plugins"] == {}
+
+
+def test_a_file_this_tool_never_wrote_is_named_as_such(toolbox, project):
+    mine = project / ".claude/commands/greet.md"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("the user's own")
+    status, _, err = run("deploy_plugin", "toolbox", "--mode", "flat", "--project", project)
+    assert status == 1
+    assert "not written by this tool: .claude/commands/greet.md" in err
+    assert "since the last deploy" not in err
