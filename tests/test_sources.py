@@ -142,7 +142,7 @@ def test_dot_source_and_a_strict_false_entry_at_the_marketplace_root(make_tree):
     )
     assert result.plugin_hash == expected
     plugin = Artifact.objects.get(type="plugin")
-    assert plugin.latest_version.metadata == {"description": "Listed skills only"}
+    assert plugin.latest_version.metadata["description"] == "Listed skills only"
 
 
 def test_a_strict_false_entry_in_its_own_folder_is_the_manifest(make_tree):
