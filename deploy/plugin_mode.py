@@ -365,9 +365,12 @@ def undeploy_plugin_folder(
     place: Place, name: str, entry: dict[str, Any], *, force: bool
 ) -> tuple[list[str], list[str]]:
     """Remove exactly the files the lock says this plugin wrote (changed ones only with
-    ``force``), then the folders left empty; returns (removed, kept)."""
+    ``force``; those another locked plugin still claims stay), then the folders left empty;
+    returns (removed, kept)."""
     root = place.root
-    paths = sorted(entry["files"])
+    lock = read_lock(place)
+    claimed = {path for other, e in lock.items() if other != name for path in e["files"]}
+    paths = sorted(set(entry["files"]) - claimed)
     check_project_paths(root, paths)
     removed, kept = [], []
     for path in paths:
@@ -380,7 +383,6 @@ def undeploy_plugin_folder(
         else:
             kept.append(path)
     _remove_empty_folders(place, {str(PurePosixPath(p).parent) for p in paths})
-    lock = read_lock(place)
     lock.pop(name, None)
     write_lock(place, lock)
     Deployment.objects.filter(project=str(root), plugin__name_key=normalize_name(name)).delete()

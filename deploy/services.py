@@ -678,8 +678,14 @@ def _remove_locked_servers(root: Path, entry: dict[str, Any], *, force: bool) ->
     document = read_project_settings(root, MCP_FILE)
     current = document.get("mcpServers", {})
     removed = []
+    # Called once this plugin has left the lock: what remains there is another plugin's.
+    still_claimed = {
+        server
+        for other_entry in read_lock(project_place(root)).values()
+        for server in other_entry.get("settings", {}).get("mcpServers", {})
+    }
     for server, config in servers.items():
-        if server not in current:
+        if server not in current or server in still_claimed:
             continue
         if force or hash_mcp_config(current[server]) == hash_mcp_config(config):
             del current[server]

@@ -164,3 +164,23 @@ def test_a_file_this_tool_never_wrote_is_named_as_such(toolbox, project):
     assert status == 1
     assert "not written by this tool: .claude/commands/greet.md" in err
     assert "since the last deploy" not in err
+
+
+def test_undeploy_from_the_lock_keeps_what_another_locked_plugin_claims(make_tree, project):
+    reviewer = "---\nname: code-reviewer\n---\nReview.\n"
+    for name in ("one", "two"):
+        imported(
+            make_tree,
+            {
+                ".claude-plugin/plugin.json": manifest(name),
+                "agents/code-reviewer.md": reviewer,
+                ".mcp.json": json.dumps({"shared": {"command": "same"}}),
+            },
+        )
+        assert run("deploy_plugin", name, "--mode", "flat", "--project", project)[0] == 0
+    forget_the_database()
+    assert run("undeploy_plugin", "one", "--project", project)[0] == 0
+    assert (project / ".claude/agents/code-reviewer.md").read_text() == reviewer
+    assert "shared" in json.loads((project / ".mcp.json").read_text())["mcpServers"]
+    assert run("undeploy_plugin", "two", "--project", project)[0] == 0
+    assert not (project / ".claude/agents/code-reviewer.md").exists()
