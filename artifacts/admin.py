@@ -66,7 +66,7 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> SafeString:
     )
 
 
-def _hash(value: str | None, *, full: bool = False) -> SafeString:
+def short_hash(value: str | None, *, full: bool = False) -> SafeString:
     shown = (value or "-") if full else (value or "-")[:16]
     return format_html('<code title="{}">{}</code>', value or "", shown)
 
@@ -188,7 +188,7 @@ class ArtifactAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="latest version hash")
     def latest_hash(self, artifact: Artifact) -> SafeString:
-        return _hash(artifact.latest_version_hash, full=True)
+        return short_hash(artifact.latest_version_hash, full=True)
 
     @admin.display(description="configuration")
     def configuration(self, artifact: Artifact) -> str:
@@ -205,8 +205,8 @@ class ArtifactAdmin(ReadOnlyMixin, admin.ModelAdmin):
                 _child_name(i, artifact.name),
                 i.artifact_type,
                 i.relationship_type,
-                _hash(i.pinned_version_hash),
-                _hash(i.current_version_hash),
+                short_hash(i.pinned_version_hash),
+                short_hash(i.current_version_hash),
                 _drift(i, artifact.name),
             )
             for i in items
@@ -223,8 +223,8 @@ class ArtifactAdmin(ReadOnlyMixin, admin.ModelAdmin):
             (
                 _link_by(i),
                 i.relationship_type,
-                _hash(i.pinned_version_hash),
-                _hash(i.current_version_hash),
+                short_hash(i.pinned_version_hash),
+                short_hash(i.current_version_hash),
                 _drift(i),
             )
             for i in items
@@ -404,8 +404,8 @@ class VersionAdmin(ReadOnlyMixin, admin.ModelAdmin):
                 i.position,
                 _child_name(i, version.artifact.name),
                 i.artifact_type,
-                _hash(i.pinned_version_hash),
-                _hash(i.current_version_hash),
+                short_hash(i.pinned_version_hash),
+                short_hash(i.current_version_hash),
                 _drift(i, version.artifact.name),
             )
             for i in items

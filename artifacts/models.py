@@ -148,7 +148,7 @@ class Version(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.artifact_id}@{self.content_hash[:12]}"
+        return version_label(self)
 
 
 def version_label(version: "Version") -> str:

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from artifacts.admin import ReadOnlyMixin
+from artifacts.admin import ReadOnlyMixin, short_hash
 from deploy.models import DeployedItem, Deployment
 from deploy.places import recorded_place
 from deploy.services import place_status
@@ -30,10 +30,18 @@ def _state(state: str) -> SafeString:
 
 class DeployedItemInline(ReadOnlyMixin, admin.TabularInline):
     model = DeployedItem
-    fields = ["child_type", "child_name", "kind", "path", "version_hash", "deployed_hash"]
+    fields = ["child_type", "child_name", "kind", "path", "version", "deployed"]
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    @admin.display(description="version hash")
+    def version(self, item: DeployedItem) -> SafeString:
+        return short_hash(item.version_hash)
+
+    @admin.display(description="deployed hash")
+    def deployed(self, item: DeployedItem) -> SafeString:
+        return short_hash(item.deployed_hash)
 
 
 @admin.register(Deployment)

@@ -17,7 +17,7 @@ class Deployment(models.Model):
     mode = models.CharField(
         max_length=8,
         default="flat",
-        help_text="plugin: the whole tree in .claude/skills/<name>/; flat: children spread out.",
+        help_text="plugin: the whole tree in .claude/skills/NAME/; flat: children spread out.",
     )
     plugin = models.ForeignKey(Artifact, on_delete=models.PROTECT, related_name="deployments")
     plugin_version = models.ForeignKey(Version, on_delete=models.PROTECT, related_name="+")
