@@ -71,6 +71,15 @@ def short_hash(value: str | None, *, full: bool = False) -> SafeString:
     return format_html('<code title="{}">{}</code>', value or "", shown)
 
 
+def _with_count(table: SafeString, shown: int, total: int) -> SafeString:
+    """A table, and a line saying so when it shows only the first part of a long list."""
+    if shown >= total:
+        return table
+    return format_html(
+        "{}<p>The first {} of {} (the API pages through all of them).</p>", table, shown, total
+    )
+
+
 def _drift(item: selectors.AssociationItem, plugin: str | None = None) -> SafeString:
     """Drift in words: whose newer version it is, never a bare alarm. ``plugin`` is the plugin
     whose children are listed (None when a child's parents are)."""
@@ -198,7 +207,8 @@ class ArtifactAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="children")
     def children(self, artifact: Artifact) -> SafeString:
-        items = selectors.artifact_associations(artifact, include_parents=False).children
+        found = selectors.artifact_associations(artifact, include_parents=False)
+        items = found.children
         rows = [
             (
                 i.position,
@@ -211,14 +221,16 @@ class ArtifactAdmin(ReadOnlyMixin, admin.ModelAdmin):
             )
             for i in items
         ]
-        return _table(
+        table = _table(
             ["position", "name", "type", "relationship", "pinned hash", "current hash", "drift"],
             rows,
         )
+        return _with_count(table, len(items), found.children_count)
 
     @admin.display(description="parents")
     def parents(self, artifact: Artifact) -> SafeString:
-        items = selectors.artifact_associations(artifact, include_children=False).parents
+        found = selectors.artifact_associations(artifact, include_children=False)
+        items = found.parents
         rows = [
             (
                 _link_by(i),
@@ -229,7 +241,8 @@ class ArtifactAdmin(ReadOnlyMixin, admin.ModelAdmin):
             )
             for i in items
         ]
-        return _table(["plugin", "relationship", "pinned hash", "current hash", "drift"], rows)
+        table = _table(["plugin", "relationship", "pinned hash", "current hash", "drift"], rows)
+        return _with_count(table, len(items), found.parents_count)
 
     @admin.display(description="versions")
     def version_history(self, artifact: Artifact) -> SafeString:

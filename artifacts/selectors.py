@@ -10,6 +10,8 @@ from django.db.models import F, QuerySet
 from artifacts.hashrefs import version_by_reference
 from artifacts.models import Artifact, ArtifactAssociation, ArtifactType, Version, VersionFile
 
+DEFAULT_ASSOCIATION_LIMIT = 500
+MAX_ASSOCIATION_LIMIT = 5000
 ARTIFACT_ROW_FIELDS = (
     "id",
     "type",
@@ -97,6 +99,17 @@ class Associations:
     artifact_id: uuid.UUID
     parents: list[AssociationItem] = field(default_factory=list)
     children: list[AssociationItem] = field(default_factory=list)
+    parents_count: int = 0
+    children_count: int = 0
+
+
+@dataclass(frozen=True)
+class Window:
+    """A page of each list: at most ``limit`` items from each offset."""
+
+    limit: int = DEFAULT_ASSOCIATION_LIMIT
+    parents_offset: int = 0
+    children_offset: int = 0
 
 
 def _item(
@@ -151,17 +164,28 @@ def artifact_associations(
     include_children: bool = True,
     relationship_type: str | None = None,
     plugin_version: Version | None = None,
+    window: Window | None = None,
 ) -> Associations:
     """The plugins containing ``artifact`` and, for a plugin, the children of its latest (or
-    the given) version, each with pinned and current hashes. One query per list."""
+    the given) version, each with pinned and current hashes: a page of each list (a shared
+    child can have thousands of parents) and their full counts, in a constant number of
+    queries."""
+    window = window or Window()
     parent_rows: list[ArtifactAssociation] = []
     child_rows: list[ArtifactAssociation] = []
+    parents_count = children_count = 0
     if include_parents:
-        parent_rows = list(artifact_parents(artifact, relationship_type=relationship_type))
+        found = artifact_parents(artifact, relationship_type=relationship_type)
+        parents_count = found.count()
+        start = window.parents_offset
+        parent_rows = list(found[start : start + window.limit])
     if include_children and artifact.type == ArtifactType.PLUGIN:
-        child_rows = list(
-            plugin_children(artifact, version=plugin_version, relationship_type=relationship_type)
+        found = plugin_children(
+            artifact, version=plugin_version, relationship_type=relationship_type
         )
+        children_count = found.count()
+        start = window.children_offset
+        child_rows = list(found[start : start + window.limit])
     latest = {a.child.latest_version_id for a in (*parent_rows, *child_rows)} - {None}
     brought = plugins_containing(latest)
     parents = [
@@ -169,4 +193,10 @@ def artifact_associations(
         for a in parent_rows
     ]
     children = [_item(a, a.child, brought.get(a.child.latest_version_id, [])) for a in child_rows]
-    return Associations(artifact_id=artifact.pk, parents=parents, children=children)
+    return Associations(
+        artifact_id=artifact.pk,
+        parents=parents,
+        children=children,
+        parents_count=parents_count,
+        children_count=children_count,
+    )

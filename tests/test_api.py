@@ -216,6 +216,8 @@ def test_association_query_parameters(reader, make_tree, toolbox):
         "artifact_id": str(greet.pk),
         "parents": [],
         "children": [],
+        "parents_count": 0,
+        "children_count": 0,
     }
     assert len(reader.get(url, {"relationship_type": "contains"}).json()["children"]) == 8
     assert reader.get(url, {"relationship_type": "requires"}).json()["children"] == []
@@ -232,7 +234,13 @@ def test_an_artifact_without_associations(reader, make_tree):
     loner = Artifact.objects.get(type="command")
     ArtifactAssociation.objects.all().delete()
     body = reader.get(f"{API}/artifacts/{loner.pk}/associations/").json()
-    assert body == {"artifact_id": str(loner.pk), "parents": [], "children": []}
+    assert body == {
+        "artifact_id": str(loner.pk),
+        "parents": [],
+        "children": [],
+        "parents_count": 0,
+        "children_count": 0,
+    }
 
 
 # --- import endpoint ------------------------------------------------------------------------

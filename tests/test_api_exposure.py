@@ -166,3 +166,22 @@ def test_the_command_line_takes_prefixes_and_names_ambiguous_ones(seeded, tmp_pa
         assert exit_.value.code == 2
         assert "ambiguous" in err.getvalue() and digest in err.getvalue()
     assert not (tmp_path / "b.zip").exists()
+
+
+def test_association_lists_are_paged_with_their_counts(make_tree):
+    from artifacts.models import ArtifactType
+
+    shared = "---\ndescription: shared\n---\nThe same command everywhere.\n"
+    for index in range(7):
+        tree = {".claude-plugin/plugin.json": f'{{"name": "p{index}"}}', "commands/s.md": shared}
+        assert import_paths([make_tree(tree)]).failed == []
+    staff = client(User.objects.create_user("staff", password="x", is_staff=True))
+    command = Artifact.objects.get(type=ArtifactType.COMMAND, name="s")
+    url = f"{API}/artifacts/{command.pk}/associations/"
+    body = staff.get(url, {"limit": 3, "parents_offset": 5}).json()
+    assert body["parents_count"] == 7 and body["children_count"] == 0
+    assert [p["artifact_name"] for p in body["parents"]] == ["p5", "p6"]
+    assert staff.get(url, {"limit": 0}).status_code == 400
+    plugin = Artifact.objects.get(type=ArtifactType.PLUGIN, name="p0")
+    body = staff.get(f"{API}/artifacts/{plugin.pk}/associations/", {"limit": 1}).json()
+    assert body["children_count"] == 1 and len(body["children"]) == 1

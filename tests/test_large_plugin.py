@@ -59,7 +59,10 @@ def test_a_5000_child_plugin_end_to_end(large_plugin, tmp_path):
     plugin = Artifact.objects.get(type="plugin", name="large")
     associations = api.get(f"/api/v1/artifacts/{plugin.pk}/associations/")
     assert associations.status_code == 200
-    assert len(associations.json()["children"]) == CHILDREN
+    assert associations.json()["children_count"] == CHILDREN
+    assert len(associations.json()["children"]) == 500  # a page, by default
+    everything = api.get(f"/api/v1/artifacts/{plugin.pk}/associations/", {"limit": CHILDREN}).json()
+    assert len(everything["children"]) == CHILDREN
     listed = api.get("/api/v1/artifacts/?page_size=1000&type=command")
     assert listed.status_code == 200 and listed.json()["count"] == CHILDREN * 4 // 5
     versions = api.get(f"/api/v1/artifacts/{plugin.pk}/versions/")

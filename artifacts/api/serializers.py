@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from artifacts.masking import blob_hash_for, configuration_for, hash_for, source_for
 from artifacts.models import Artifact, ArtifactType, Collection, Version, VersionFile
+from artifacts.selectors import DEFAULT_ASSOCIATION_LIMIT, MAX_ASSOCIATION_LIMIT
 from importer.results import DedupDecision
 
 DECISIONS = [(d.value, d.value) for d in DedupDecision]
@@ -182,6 +183,8 @@ class AssociationsSerializer(serializers.Serializer):
     artifact_id = serializers.UUIDField()
     parents = AssociationItemSerializer(many=True)
     children = AssociationItemSerializer(many=True)
+    parents_count = serializers.IntegerField(help_text="All parents, whatever the page.")
+    children_count = serializers.IntegerField(help_text="All children, whatever the page.")
 
     def to_representation(self, associations: Any) -> dict[str, Any]:
         """Pinned and current hashes are the child's: masked for readers when the child is an
@@ -207,6 +210,15 @@ class AssociationsQuerySerializer(serializers.Serializer):
     plugin_version = serializers.CharField(
         required=False, help_text="A version id or content hash of the plugin (default: latest)."
     )
+    limit = serializers.IntegerField(
+        required=False,
+        default=DEFAULT_ASSOCIATION_LIMIT,
+        min_value=1,
+        max_value=MAX_ASSOCIATION_LIMIT,
+        help_text="At most this many items in each list.",
+    )
+    parents_offset = serializers.IntegerField(required=False, default=0, min_value=0)
+    children_offset = serializers.IntegerField(required=False, default=0, min_value=0)
 
 
 class ImportRequestSerializer(serializers.Serializer):

@@ -121,6 +121,11 @@ class ArtifactViewSet(viewsets.ReadOnlyModelViewSet):
             include_children=options["include_children"],
             relationship_type=options.get("relationship_type"),
             plugin_version=plugin_version,
+            window=selectors.Window(
+                limit=options["limit"],
+                parents_offset=options["parents_offset"],
+                children_offset=options["children_offset"],
+            ),
         )
         context = {"request": request, "artifact_type": artifact.type}
         document = AssociationsSerializer(asdict(associations), context=context)
