@@ -65,6 +65,12 @@ class DeploymentAdmin(ReadOnlyMixin, admin.ModelAdmin):
     inlines = [DeployedItemInline]
 
     def _status(self, deployment: Deployment) -> dict | None:
+        """The deployment's status, worked out once per page (two fields show it)."""
+        if not hasattr(deployment, "_status"):
+            deployment._status = self._read_status(deployment)  # type: ignore[attr-defined]
+        return deployment._status  # type: ignore[attr-defined]
+
+    def _read_status(self, deployment: Deployment) -> dict | None:
         try:
             document = place_status(recorded_place(deployment.project, deployment.scope))
         except (ImportError_, OSError):  # a project that is gone or unreadable: said so

@@ -1,6 +1,7 @@
 """Flat mode's own rules (DESIGN section 10): what two plugins deployed flat into one project
 may share, and what flat mode cannot carry (said as warnings naming each file)."""
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from importer.errors import ImportError_
 from importer.hashing import hash_mcp_config
 from importer.storage import BlobStore
 
+MANIFEST = ".claude-plugin/plugin.json"
 PLUGIN_VARIABLES = (b"${CLAUDE_PLUGIN_ROOT}", b"${CLAUDE_PLUGIN_DATA}")
 PLUGIN_TOOL_PREFIX = b"mcp__plugin_"
 SCANNED_BYTES = 1024 * 1024
@@ -31,6 +33,17 @@ PLUGIN_ONLY_KEYS = {
     "monitors": "monitors",
     "hooks": "hooks declared outside hooks/",
 }
+
+
+def _manifest_keys(blob_hash: str | None, store: BlobStore) -> set[str]:
+    """The keys of the version's plugin.json (read from its blob; none without one)."""
+    if blob_hash is None or not store.has(blob_hash):
+        return set()
+    try:
+        document = json.loads(store.read(blob_hash))
+    except ValueError:
+        return set()
+    return set(document) if isinstance(document, dict) else set()
 
 
 def claims_of_others(root: Path, plugin: Artifact, paths: Iterable[str]) -> dict[str, Any]:
@@ -80,7 +93,7 @@ def flat_warnings(plan: DeploymentPlan, store: BlobStore) -> list[str]:
     warnings = []
     for target in plan.targets:
         warnings.extend(_content_warnings(target, store))
-    warnings.extend(_plugin_only_warnings(plan.version))
+    warnings.extend(_plugin_only_warnings(plan.version, store))
     return warnings
 
 
@@ -101,14 +114,14 @@ def _content_warnings(target: Target, store: BlobStore) -> list[str]:
     return found
 
 
-def _plugin_only_warnings(version: Version) -> list[str]:
+def _plugin_only_warnings(version: Version, store: BlobStore) -> list[str]:
     found = []
-    paths = list(version.files.values_list("path", flat=True))
+    blobs = dict(version.files.values_list("path", "blob_hash"))
     for prefix, what in PLUGIN_ONLY_PATHS.items():
-        hits = [p for p in paths if p == prefix or (prefix.endswith("/") and p.startswith(prefix))]
+        hits = [p for p in blobs if p == prefix or (prefix.endswith("/") and p.startswith(prefix))]
         if hits:
             found.append(f"{hits[0]}: {what} are not carried by flat mode")
-    manifest = version.metadata.get("manifest_keys", []) if version.metadata else []
+    manifest = _manifest_keys(blobs.get(MANIFEST), store)
     for key, what in PLUGIN_ONLY_KEYS.items():
         if key in manifest:
             found.append(f".claude-plugin/plugin.json#{key}: {what} are not carried by flat mode")

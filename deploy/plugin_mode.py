@@ -27,6 +27,7 @@ from deploy.lockfile import read_lock, write_lock
 from deploy.models import DeployedItem, Deployment, ItemKind
 from deploy.places import Place
 from deploy.safety import ModifiedInProject, check_project_paths
+from importer.errors import ImportError_
 from importer.hashing import MODE_REGULAR, TreeFile, hash_bytes, hash_file, tree_hash
 from importer.storage import BlobStore, rebuild_files
 
@@ -182,7 +183,7 @@ def _files_below(root: Path, folder: str) -> list[str]:
 def _file_hash(path: Path) -> str | None:
     try:
         return hash_file(path)[0]
-    except Exception:  # a link, a device, unreadable: never the content we wrote
+    except (ImportError_, OSError):  # a link, a device, unreadable: never what we wrote
         return None
 
 
@@ -246,7 +247,7 @@ def locked_plugin_status(
     now = {path: _file_hash(root / path) for path in entry["files"]}
     settings_states = settings_states or {}
     latest = _latest_version(entry["collection"], name)
-    latest_pins = _pins(latest) if latest else None
+    latest_pins = pins_of(latest) if latest else None
     children = []
     owned: set[str] = set()
     for key, child in sorted(entry["children"].items()):
@@ -296,10 +297,10 @@ def latest_pins(version_hash: str, plugin_name: str) -> dict[str, str]:
         artifact__type=ArtifactType.PLUGIN,
         artifact__name_key=normalize_name(plugin_name),
     ).first()
-    return _pins(version) if version else {}
+    return pins_of(version) if version else {}
 
 
-def _pins(version: Version) -> dict[str, str]:
+def pins_of(version: Version) -> dict[str, str]:
     """What the plugin's latest version pins, by ``type:name`` (its own children only)."""
     rows = ArtifactAssociation.objects.filter(parent_version=version).values_list(
         "child__type", "child__name", "pinned_version_hash"

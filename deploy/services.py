@@ -39,6 +39,7 @@ from deploy.plugin_mode import (
 from deploy.plugin_mode import (
     deploy_plugin_folder,
     locked_plugin_status,
+    pins_of,
     undeploy_plugin_folder,
 )
 from deploy.safety import (
@@ -203,8 +204,6 @@ def _place(scope: str, project: Path | None, mode: str) -> Place:
             path=scope,
             rule="bad_scope",
         )
-    if scope == PROJECT and project is None:
-        raise DeployError("a --project folder is needed", path="--project", rule=Rule.NOT_FOUND)
     place = place_for(scope, project)
     if scope == PROJECT and not place.root.is_dir():
         raise DeployError(
@@ -223,8 +222,7 @@ def _deploy_as_plugin(
     dry_run: bool,
 ) -> DeployResult:
     root = place.root
-    if root.exists() or not dry_run:
-        check_project_paths(root, [place.plugin_folder(plugin.name)])
+    check_project_paths(root, [place.plugin_folder(plugin.name)])
     store.require(chosen.files.values_list("blob_hash", flat=True), needed_by=version_label(chosen))
     with contextlib.nullcontext() if dry_run else project_lock(root, place.flock_path):
         _, replaced = deploy_plugin_folder(
@@ -527,14 +525,19 @@ def _record(root: Path, plan: DeploymentPlan, platform: str, created_files: list
 # --- status -------------------------------------------------------------------------------
 
 
-def project_status(project: Path) -> list[PluginStatus]:
-    """Each deployed child's one state: missing, modified, outdated or in_sync. Joins, never
-    IN lists, so that a plugin of thousands of children stays one query within SQLite's
-    limits."""
+def project_status(project: Path, *, skip: frozenset[str] = frozenset()) -> list[PluginStatus]:
+    """Each child of a flat deployment recorded in the database (but those of ``skip``, known
+    from the lock file): missing, modified, outdated (the plugin's own latest version pins
+    another content) or in_sync. Joins, never IN lists, so that a plugin of thousands of
+    children stays within SQLite's limits."""
     root = Path(project_key(project))
-    deployments = Deployment.objects.filter(project=str(root), mode=MODE_FLAT).select_related(
-        "plugin__latest_version", "plugin_version"
-    )
+    deployments = [
+        d
+        for d in Deployment.objects.filter(project=str(root), mode=MODE_FLAT).select_related(
+            "plugin__latest_version", "plugin_version"
+        )
+        if d.plugin.name not in skip
+    ]
     items = (
         DeployedItem.objects.filter(deployment__project=str(root))
         .exclude(child_type=ArtifactType.PLUGIN)
@@ -544,21 +547,23 @@ def project_status(project: Path) -> list[PluginStatus]:
     by_deployment: dict[int, list[DeployedItem]] = {}
     for item in items:
         by_deployment.setdefault(item.deployment_id, []).append(item)
-    return [
-        PluginStatus(
-            name=d.plugin.name,
-            version_hash=d.plugin_version.content_hash,
-            latest_version_hash=d.plugin.latest_version.content_hash,
-            children=[_child_status(root, item) for item in by_deployment.get(d.pk, [])],
-        )
-        for d in deployments
-    ]
+    return [_plugin_status(root, d, by_deployment.get(d.pk, [])) for d in deployments]
 
 
-def _child_status(root: Path, item: DeployedItem) -> ChildStatus:
+def _plugin_status(root: Path, deployment: Deployment, items: list[DeployedItem]) -> PluginStatus:
+    latest = deployment.plugin.latest_version
+    pins = pins_of(latest)  # one query per plugin, whatever its number of children
+    return PluginStatus(
+        name=deployment.plugin.name,
+        version_hash=deployment.plugin_version.content_hash,
+        latest_version_hash=latest.content_hash,
+        children=[_child_status(root, item, pins) for item in items],
+    )
+
+
+def _child_status(root: Path, item: DeployedItem, latest_pins: dict[str, str]) -> ChildStatus:
     now = current_hash(root, item.kind, item.path)
-    latest = item.child.latest_version if item.child else None
-    latest_hash = latest.content_hash if latest else None
+    latest_hash = latest_pins.get(f"{item.child_type}:{normalize_name(item.child_name)}")
     if now is None:
         state = "missing"
     elif now != item.deployed_hash:
@@ -587,9 +592,8 @@ def place_status(place: Place) -> dict[str, Any]:
         for name, entry in sorted(locked.items())
     ]
     if place.scope == PROJECT:
-        for status in project_status(root):
-            if status.name not in locked:
-                plugins.append(_flat_document(status))
+        for status in project_status(root, skip=frozenset(locked)):
+            plugins.append(_flat_document(status))
     return {"project": str(root), "plugins": plugins}
 
 
@@ -672,25 +676,18 @@ def _undeploy_flat_from_lock(
 
 
 def _remove_locked_servers(root: Path, entry: dict[str, Any], *, force: bool) -> list[str]:
-    servers = entry["settings"].get("mcpServers", {})
-    if not servers:
-        return []
-    document = read_project_settings(root, MCP_FILE)
-    current = document.get("mcpServers", {})
-    removed = []
     # Called once this plugin has left the lock: what remains there is another plugin's.
     still_claimed = {
         server
         for other_entry in read_lock(project_place(root)).values()
         for server in other_entry.get("settings", {}).get("mcpServers", {})
     }
-    for server, config in servers.items():
-        if server not in current or server in still_claimed:
-            continue
-        if force or hash_mcp_config(current[server]) == hash_mcp_config(config):
-            del current[server]
-            removed.append(f"{MCP_FILE}#{server}")
-    write_json(root / MCP_FILE, document)
+    written = {
+        server: hash_mcp_config(config)
+        for server, config in entry["settings"].get("mcpServers", {}).items()
+        if server not in still_claimed
+    }
+    removed, _ = _remove_servers(root, written, force)
     return removed
 
 
@@ -746,19 +743,26 @@ def _remove_emptied_files(root: Path, created: list[str]) -> list[str]:
 def _remove_mcp_entries(
     root: Path, items: list[DeployedItem], force: bool
 ) -> tuple[list[str], list[str]]:
-    if not items:
+    return _remove_servers(root, {item.path: item.deployed_hash for item in items}, force)
+
+
+def _remove_servers(
+    root: Path, written: Mapping[str, str], force: bool
+) -> tuple[list[str], list[str]]:
+    """Take out of ``.mcp.json`` the servers a deploy wrote (name -> hash of what it wrote),
+    unless the user changed them since (``force`` takes those too)."""
+    if not written:
         return [], []
     document = read_project_settings(root, MCP_FILE)
     servers = document.get("mcpServers", {})
     removed, kept = [], []
-    for item in items:
-        label = f"{MCP_FILE}#{item.path}"
-        if item.path not in servers:
+    for name, deployed_hash in written.items():
+        if name not in servers:
             continue
-        if _unchanged_entry(servers, item, force):
-            del servers[item.path]
-            removed.append(label)
+        if force or hash_mcp_config(servers[name]) == deployed_hash:
+            del servers[name]
+            removed.append(f"{MCP_FILE}#{name}")
         else:
-            kept.append(label)
+            kept.append(f"{MCP_FILE}#{name}")
     write_json(root / MCP_FILE, document)
     return removed, kept

@@ -57,7 +57,6 @@ class Candidate:
         metadata: dict = {"description": description} if isinstance(description, str) else {}
         if plan.mcp_files:
             metadata["mcp_files"] = list(plan.mcp_files)
-        metadata["manifest_keys"] = sorted(plan.manifest)
         return cls(
             type=ArtifactType.PLUGIN,
             name=plan.name,

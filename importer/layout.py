@@ -21,6 +21,7 @@ from importer.hashing import (
     hash_bytes,
     hash_entries,
     refuse_special,
+    resolve_file_link,
     tree_hash,
     walk_tree,
 )
@@ -155,6 +156,11 @@ def _collect_entries(source: PluginSource, limits: Limits, warnings: list[str]) 
                 entries[f"{relative}/{sub}"] = (f"{relative}/{sub}", sub_path, sub_st)
         elif path.is_file() and not path.is_symlink():
             entries[relative] = (relative, path, st)
+        elif path.is_symlink():  # a listed file link: a copy of a file inside, as anywhere
+            inside = Path(os.path.realpath(source.root))
+            target, target_st = resolve_file_link(path, inside, where)
+            warnings.append(f"{display_path(relative)}: a link, imported as a copy")
+            entries[relative] = (relative, target, target_st)
         else:
             refuse_special(st.st_mode, where)
     if limits.max_files is not None and len(entries) > limits.max_files:

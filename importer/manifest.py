@@ -122,10 +122,12 @@ def relative_component_path(value: object, *, key: str, where: str) -> str:
 
 def component_paths(value: object, *, key: str, where: str) -> list[str]:
     """The paths a declaration names: a string or a list of them (inline objects skipped)."""
+    if value is None:
+        return []
     return [
         relative_component_path(v, key=key, where=where)
         for v in _as_list(value)
-        if value is not None and not isinstance(v, Mapping)
+        if not isinstance(v, Mapping)
     ]
 
 

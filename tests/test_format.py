@@ -405,3 +405,15 @@ def test_a_skills_frontmatter_name_is_its_invocation_name(make_tree, client, dja
         "greet": "",
         "pdf": "pdf-tools",
     }
+
+
+def test_a_listed_file_link_of_a_marketplace_root_entry_is_a_copy(make_tree):
+    root = marketplace(
+        make_tree,
+        [{"name": "only", "source": "./", "strict": False, "commands": ["./commands/alias.md"]}],
+        {"commands/real.md": "the real command"},
+    )
+    os.symlink("real.md", root / "commands/alias.md")
+    result = imported(root)
+    assert children_of(result) == {("command", "alias"): sha("the real command")}
+    assert any("a link, imported as a copy" in w for w in result.warnings)

@@ -1,10 +1,10 @@
 """The site's pages outside the API: the landing page, and the API docs for a visitor."""
 
+import json
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-
-from artifacts.api.errors import is_error_document
 
 pytestmark = pytest.mark.django_db
 
@@ -26,6 +26,15 @@ def test_the_api_docs_send_a_visitor_to_the_login_page_and_back():
     page = client.get("/api/v1/docs/")
     assert page.status_code == 200
     assert b"swagger-ui" in page.content
+
+
+def is_error_document(content):
+    """True when ``content`` is the API's one error shape."""
+    try:
+        document = json.loads(content)
+    except ValueError:
+        return False
+    return isinstance(document, dict) and {"detail", "code", "errors"} <= set(document)
 
 
 @pytest.mark.parametrize(

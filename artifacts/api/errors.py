@@ -2,7 +2,6 @@
 "message"}]}``, for the importer's domain errors, DRF's own, and what Django answers itself
 under ``/api/`` (an unknown URL, a server error)."""
 
-import json
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -101,12 +100,3 @@ def _json_error(
         if headers is not None and headers.has_header(header):
             response[header] = headers[header]
     return response
-
-
-def is_error_document(content: bytes) -> bool:
-    """True when ``content`` is the API's error shape (used by the tests of every status)."""
-    try:
-        document = json.loads(content)
-    except ValueError:
-        return False
-    return isinstance(document, dict) and {"detail", "code", "errors"} <= set(document)
