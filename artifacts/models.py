@@ -117,6 +117,14 @@ class Artifact(models.Model):
         return self.latest_version.content_hash if self.latest_version else None
 
 
+class OriginKind(models.TextChoices):
+    DIRECTORY = "directory", "Directory"
+    ARCHIVE = "archive", "Archive"
+    UPLOAD = "upload", "Upload"
+    GIT = "git", "Git repository"
+    URL = "url", "Archive URL"
+
+
 class Version(models.Model):
     """One content state of an artifact. Immutable once written."""
 
@@ -129,6 +137,18 @@ class Version(models.Model):
         max_length=200, blank=True, default="", help_text="The version a manifest declared."
     )
     source = models.TextField(blank=True, default="", help_text="Where this content came from.")
+    origin_kind = models.CharField(
+        max_length=16, blank=True, default="", choices=OriginKind.choices
+    )
+    origin_location = models.TextField(
+        blank=True, default="", help_text="A path or a URL, never with credentials."
+    )
+    origin_ref = models.CharField(max_length=255, blank=True, default="")
+    origin_commit = models.CharField(max_length=HASH_LENGTH, blank=True, default="")
+    origin_sha256 = models.CharField(max_length=HASH_LENGTH, blank=True, default="")
+    origin_path = models.TextField(blank=True, default="", help_text="The subfolder it was in.")
+    origin_marketplace_name = models.CharField(max_length=512, blank=True, default="")
+    origin_marketplace_location = models.TextField(blank=True, default="")
     invocation_name = models.CharField(
         max_length=MAX_NAME_CHARACTERS,
         blank=True,
@@ -149,6 +169,27 @@ class Version(models.Model):
 
     def __str__(self) -> str:
         return version_label(self)
+
+    @property
+    def origin(self) -> dict[str, Any] | None:
+        """DESIGN 4's origin document; None for versions imported before origins were kept."""
+        if not self.origin_kind:
+            return None
+        market = None
+        if self.origin_marketplace_name or self.origin_marketplace_location:
+            market = {
+                "name": self.origin_marketplace_name,
+                "location": self.origin_marketplace_location,
+            }
+        return {
+            "kind": self.origin_kind,
+            "location": self.origin_location,
+            "ref": self.origin_ref or None,
+            "commit": self.origin_commit or None,
+            "sha256": self.origin_sha256 or None,
+            "path": self.origin_path or None,
+            "marketplace": market,
+        }
 
 
 def version_label(version: "Version") -> str:
@@ -245,6 +286,9 @@ class ImportRecord(models.Model):
         Version, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     source = models.TextField(blank=True, default="")
+    origin = models.JSONField(
+        blank=True, null=True, help_text="Where this import fetched from (commit, digest)."
+    )
     status = models.CharField(max_length=16, choices=ImportStatus.choices)
     decision = models.CharField(max_length=32, blank=True, default="")
     started_at = models.DateTimeField()

@@ -28,6 +28,10 @@ class Rule:
     STORAGE_FAILED = "storage_failed"
     MISSING_BLOB = "missing_blob"  # a version's bytes are gone from objects/
     DATABASE_FAILED = "database_failed"
+    BAD_SOURCE = "bad_source"  # a remote source that is not a git or https archive URL
+    FETCH_FAILED = "fetch_failed"  # a remote source that could not be fetched
+    PIN_MISMATCH = "pin_mismatch"  # a pinned commit or archive digest that does not match
+    REMOTE_NOT_ALLOWED = "remote_not_allowed"  # a URL the API and the admin refuse to fetch
     INTERNAL = "internal"
 
 
@@ -84,3 +88,15 @@ def display_path(path: str | bytes) -> str:
     raw = path if isinstance(path, bytes) else path.encode("utf-8", "surrogateescape")
     text = raw.decode("utf-8", "backslashreplace")
     return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in text)
+
+
+class FetchFailed(ImportError_):
+    """A remote source could not be fetched (or its pin did not match); nothing was written."""
+
+    code = "fetch_failed"
+
+
+class RemoteRefused(ImportError_):
+    """A remote source the API and the admin do not fetch (scheme, host or address)."""
+
+    code = "remote_not_allowed"

@@ -5,6 +5,7 @@ after the commit only renames remain. Any failure before the commit leaves the d
 the storage root as they were."""
 
 import contextlib
+import hashlib
 import os
 import shutil
 import tempfile
@@ -15,11 +16,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from opentelemetry.trace import Span, Status, StatusCode
 
-from artifacts.models import DEFAULT_COLLECTION, Collection, ImportRecord, ImportStatus, VersionFile
+from artifacts.models import (
+    DEFAULT_COLLECTION,
+    Collection,
+    ImportRecord,
+    ImportStatus,
+    OriginKind,
+    VersionFile,
+    normalize_name,
+)
 from importer import telemetry
 from importer.archive import is_archive, unpacked
 from importer.dedup import Candidate, PlannedState, Resolution, name_conflicts, resolve
@@ -28,20 +38,26 @@ from importer.hashing import Limits
 from importer.layout import PluginPlan, detect_layout, plan_plugin
 from importer.locking import import_lock
 from importer.names import check_name
+from importer.origin import Origin
+from importer.remote.fetch import Fetcher
+from importer.remote.guard import RemoteGuard
+from importer.remote.spec import RemoteSource, looks_remote, parse_remote
 from importer.results import (
     ChildResult,
     DedupDecision,
     FailedImport,
     ImportReport,
     ImportResult,
+    Skipped,
 )
-from importer.sources import Detection, PluginSource, detect_directory
+from importer.sources import Detection, PluginSource, RemoteEntry, detect_directory
 from importer.storage import BlobStore, StagingArea, ViewWriter
 from importer.writer import StepHook, write_rows
 
 # A writer that bypassed the import lock can make a constraint fire; the transaction is then
 # run again from fresh reads, which see that writer's rows.
 MAX_ATTEMPTS = 3
+NOT_FETCHED = "remote source; use --remote to fetch"
 
 
 def _no_step(step: str, /, **context: Any) -> None:
@@ -60,15 +76,37 @@ class ImportOptions:
     on_found: Callable[[int], None] | None = None  # how many plugins a path holds
     # A dry run's memory of what its earlier plugins would have created.
     planned: PlannedState = field(default_factory=PlannedState)
+    # Fetch a marketplace's remote entries: None means the setting SKILLMEAT_FETCH_REMOTE, and
+    # yes for a marketplace that was itself fetched from a remote source.
+    remote: bool | None = None
+    guard: RemoteGuard | None = None  # the API's and the admin's rules for remote sources
+    fetch_timeout: float | None = None
+    only: frozenset[str] | None = None  # import only these plugins of a marketplace (name keys)
 
     def __post_init__(self) -> None:
         check_name(self.collection, kind="collection", where="--collection")
         self.store = self.store or BlobStore()
         self.limits = self.limits or Limits.from_settings()
 
+    @property
+    def fetcher(self) -> Fetcher:
+        assert self.store is not None and self.limits is not None
+        return Fetcher(
+            limits=self.limits, tmp=self.store.tmp, guard=self.guard, timeout=self.fetch_timeout
+        )
+
+    def fetches_remote_entries(self, *, fetched: bool) -> bool:
+        if self.remote is not None:
+            return self.remote
+        return fetched or bool(django_settings.SKILLMEAT_FETCH_REMOTE)
+
+    def wants(self, name: str) -> bool:
+        return self.only is None or normalize_name(name) in self.only
+
 
 def import_paths(paths: Sequence[str | Path], **options: Any) -> ImportReport:
-    """Import every plugin found at ``paths`` (plugin folders, marketplaces, archives).
+    """Import every plugin found at ``paths`` (plugin folders, marketplaces, archives, remote
+    sources).
 
     Each plugin is its own transaction: one that fails is listed in ``failed`` and the
     others still import.
@@ -76,7 +114,7 @@ def import_paths(paths: Sequence[str | Path], **options: Any) -> ImportReport:
     settings = ImportOptions(**options)
     report = ImportReport()
     for path in paths:
-        _import_path(Path(path), str(path), settings, report)
+        _import_path(str(path), settings, report)
     return report
 
 
@@ -99,27 +137,129 @@ def import_archive(archive: Path, *, filename: str, **options: Any) -> ImportRep
             os.link(archive, named)
         except OSError:  # another filesystem: copy instead
             shutil.copyfile(archive, named)
-        _import_path(named, filename, settings, report)
+        origin = Origin(kind=OriginKind.UPLOAD, location=filename, sha256=_sha256(named))
+        _import_detected(named, filename, settings, report, origin=origin)
     return report
 
 
-def _import_path(path: Path, label: str, settings: ImportOptions, report: ImportReport) -> None:
+def _import_path(text: str, settings: ImportOptions, report: ImportReport) -> None:
+    if not looks_remote(text):
+        _import_detected(Path(text), text, settings, report)
+        return
     try:
-        with detected(path, settings, label=label) as detection:
-            report.skipped.extend(detection.skipped)
-            if settings.on_found:
-                settings.on_found(len(detection.sources) + len(detection.failed))
-            for failure in detection.failed:
-                error = ValidationFailed(failure.message, path=failure.path, rule=failure.rule)
-                _record_failure(settings, label, failure.name, error, timezone.now(), 0.0)
-                _report_failure(report, settings, failure.name, error)
-            for source in detection.sources:
-                _import_one(source, settings, report)
+        remote = parse_remote(text, where=text)
     except ImportError_ as error:
-        if settings.on_found:
-            settings.on_found(1)  # the path itself, counted as one plugin that failed
-        _record_failure(settings, label, "", error, timezone.now(), 0.0)
-        _report_failure(report, settings, Path(label).name, error)
+        _path_failed(error, text, settings, report)
+        return
+    _import_remote(remote, settings, report)
+
+
+def _import_detected(
+    path: Path,
+    label: str,
+    settings: ImportOptions,
+    report: ImportReport,
+    *,
+    origin: Origin | None = None,
+) -> None:
+    try:
+        with detected(path, settings, label=label, origin=origin) as detection:
+            _import_detection(detection, label, settings, report, fetched=False)
+    except ImportError_ as error:
+        _path_failed(error, label, settings, report, name=Path(label).name)
+
+
+def _import_remote(remote: RemoteSource, settings: ImportOptions, report: ImportReport) -> None:
+    """Fetch a remote source given on the command line (or to the API), then import it like a
+    local folder or archive."""
+    label = remote.describe()
+    try:
+        with (
+            settings.fetcher.fetched(remote) as (path, origin),
+            detected(path, settings, label=label, origin=origin, origin_text=label) as found,
+        ):
+            _import_detection(found, label, settings, report, fetched=True)
+    except ImportError_ as error:
+        _path_failed(error, label, settings, report)
+
+
+def _path_failed(
+    error: ImportError_,
+    label: str,
+    settings: ImportOptions,
+    report: ImportReport,
+    *,
+    name: str | None = None,
+) -> None:
+    if settings.on_found:
+        settings.on_found(1)  # the path itself, counted as one plugin that failed
+    _record_failure(settings, label, "", error, timezone.now(), 0.0)
+    _report_failure(report, settings, name or label, error)
+
+
+def _import_detection(
+    detection: Detection,
+    label: str,
+    settings: ImportOptions,
+    report: ImportReport,
+    *,
+    fetched: bool,
+) -> None:
+    """Import what a path holds: its plugins, and the remote entries of a marketplace when the
+    run fetches them (each fetched plugin its own transaction too)."""
+    fetch = settings.fetches_remote_entries(fetched=fetched)
+    sources = [s for s in detection.sources if settings.wants(s.display_name)]
+    remote = [e for e in detection.remote if settings.wants(e.name)]
+    failed = [f for f in detection.failed if settings.wants(f.name)]
+    report.skipped.extend(s for s in detection.skipped if settings.wants(s.name))
+    if not fetch:
+        report.skipped.extend(Skipped(e.name, NOT_FETCHED) for e in remote)
+        remote = []
+    if settings.on_found:
+        settings.on_found(len(sources) + len(failed) + len(remote))
+    for failure in failed:
+        error = ValidationFailed(failure.message, path=failure.path, rule=failure.rule)
+        _record_failure(settings, label, failure.name, error, timezone.now(), 0.0)
+        _report_failure(report, settings, failure.name, error)
+    for source in sources:
+        _import_one(source, settings, report)
+    for entry in remote:
+        _import_remote_entry(entry, settings, report)
+
+
+def _import_remote_entry(entry: RemoteEntry, settings: ImportOptions, report: ImportReport) -> None:
+    label = entry.remote.describe()
+    started = timezone.now()
+    try:
+        with (
+            settings.fetcher.fetched(entry.remote) as (path, origin),
+            _plugin_folder(path, settings, label=label) as (root, inner),
+        ):
+            _import_one(entry.plugin_source(root, origin, inner), settings, report)
+    except ImportError_ as error:
+        _record_failure(settings, label, entry.name, error, started, 0.0)
+        _report_failure(report, settings, entry.name, error)
+
+
+@contextlib.contextmanager
+def _plugin_folder(
+    path: Path, settings: ImportOptions, *, label: str
+) -> Iterator[tuple[Path, str]]:
+    """A fetched plugin's folder: the checkout itself, or the downloaded archive unpacked."""
+    if path.is_dir():
+        yield path, label
+        return
+    assert settings.store is not None and settings.limits is not None
+    with unpacked(path, label=label, limits=settings.limits, tmp=settings.store.tmp) as root:
+        yield root, label
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _import_one(source: PluginSource, settings: ImportOptions, report: ImportReport) -> None:
@@ -143,19 +283,31 @@ def _report_failure(
 
 
 @contextlib.contextmanager
-def detected(path: Path, settings: ImportOptions, *, label: str) -> Iterator[Detection]:
-    """What ``path`` holds; an archive is unpacked for the duration of the block."""
+def detected(
+    path: Path,
+    settings: ImportOptions,
+    *,
+    label: str,
+    origin: Origin | None = None,
+    origin_text: str = "",
+) -> Iterator[Detection]:
+    """What ``path`` holds; an archive is unpacked for the duration of the block. ``origin``:
+    where it came from (a local folder or archive when not given)."""
     if not path.exists():
         raise ValidationFailed("no such file or directory", path=label, rule=Rule.NOT_FOUND)
     path = path.resolve()
     if path.is_dir():
-        yield detect_directory(path, label)
+        origin = origin or Origin(kind=OriginKind.DIRECTORY, location=str(path))
+        yield detect_directory(path, label, origin=origin, origin_text=origin_text)
     elif path.is_file() and is_archive(path):
         assert settings.store is not None and settings.limits is not None
+        origin = origin or Origin(kind=OriginKind.ARCHIVE, location=str(path), sha256=_sha256(path))
         with unpacked(path, label=label, limits=settings.limits, tmp=settings.store.tmp) as root:
             inner = f"{label}!{root.name}" if root.parent.name.startswith("archive-") else label
             fallback = root.name if inner != label else _archive_stem(path)
-            yield detect_directory(root, inner, fallback_name=fallback)
+            yield detect_directory(
+                root, inner, fallback_name=fallback, origin=origin, origin_text=origin_text
+            )
     else:
         raise ValidationFailed(
             "not a plugin folder, a marketplace folder, or a .zip/.tar.gz/.tgz archive",
@@ -330,6 +482,7 @@ class _ImportRun:
                 children,
                 plugin,
                 source=self.options.source_text or self.source.label,
+                origin=self.source.origin,
                 meta_paths=plan.meta_paths,
                 step=self.options.step,
             )
@@ -389,6 +542,7 @@ class _ImportRun:
             plugin_hash=plan.content_hash,
             plugin_version=plugin.version,
             source=self.options.source_text or self.source.label,
+            origin=self.source.origin.as_dict() if self.source.origin else None,
             status=status,
             decision=plugin.decision.value,
             started_at=self.started_at,

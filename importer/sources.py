@@ -1,7 +1,7 @@
 """Detection: what a path given to the importer holds. A plugin directory, a marketplace
 directory (``.claude-plugin/marketplace.json``) whose entries name plugins, or an archive of
-either. Remote marketplace sources are reported as skipped, never fetched; an entry that is
-bad on its own fails alone."""
+either. Entries with remote sources are listed for the service to fetch (or skip); an entry
+that is bad on its own fails alone."""
 
 import stat
 from collections.abc import Mapping
@@ -20,6 +20,8 @@ from importer.manifest import (
     relative_component_path,
 )
 from importer.names import check_name
+from importer.origin import Origin
+from importer.remote.spec import NotFetched, RemoteSource, entry_remote, looks_remote
 from importer.results import FailedImport, Skipped
 
 MARKETPLACE_FILE = ".claude-plugin/marketplace.json"
@@ -39,10 +41,29 @@ class PluginSource:
     scope: tuple[str, ...] | None = None  # only these paths below root (see DESIGN 3)
     entry_where: str = ""  # the marketplace entry, for errors in what it declares
     fallback_name: str | None = None  # the name of a manifest-less plugin at an archive's top
+    origin: Origin | None = None
 
     @property
     def display_name(self) -> str:
         return self.entry_name or self.fallback_name or self.root.name
+
+
+@dataclass(frozen=True)
+class RemoteEntry:
+    """A marketplace entry whose plugin is fetched from elsewhere."""
+
+    name: str
+    remote: RemoteSource
+    entry: Mapping[str, Any]
+    where: str
+    marketplace_origin: Origin  # the marketplace's own origin, with its name
+
+    def plugin_source(self, root: Path, origin: Origin, label: str) -> PluginSource:
+        """The fetched plugin, read with what the entry declares."""
+        market = self.marketplace_origin.marketplace
+        if market is not None:
+            origin = origin.listed_in(market.name, market.location)
+        return _declared_source(root, label, self.entry, self.name, self.where, origin=origin)
 
 
 @dataclass
@@ -50,6 +71,7 @@ class Detection:
     sources: list[PluginSource] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     failed: list[FailedImport] = field(default_factory=list)  # marketplace entries, alone
+    remote: list[RemoteEntry] = field(default_factory=list)
 
 
 def read_json_file(path: Path, where: str) -> Any:
@@ -67,26 +89,35 @@ def read_json_file(path: Path, where: str) -> Any:
     return loads_document(text, where)
 
 
-def detect_directory(path: Path, label: str, fallback_name: str | None = None) -> Detection:
+def detect_directory(
+    path: Path,
+    label: str,
+    fallback_name: str | None = None,
+    *,
+    origin: Origin,
+    origin_text: str = "",
+) -> Detection:
+    """``origin_text``: how a marketplace found here is named in its plugins' origins."""
     if (path / MARKETPLACE_FILE).is_file():
-        return detect_marketplace(path, label)
-    source = PluginSource(root=path, label=label, fallback_name=fallback_name)
+        return detect_marketplace(path, label, origin, origin_text or origin.location)
+    source = PluginSource(root=path, label=label, fallback_name=fallback_name, origin=origin)
     return Detection(sources=[source])
 
 
-def detect_marketplace(root: Path, label: str) -> Detection:
+def detect_marketplace(root: Path, label: str, origin: Origin, origin_text: str) -> Detection:
     """The plugins a marketplace lists. The marketplace as a whole must be sound (``bad_json``,
     ``bad_marketplace``); an entry that is bad on its own fails alone, listed in ``failed``."""
     where = f"{label}/{MARKETPLACE_FILE}"
     document = read_json_file(root / MARKETPLACE_FILE, where)
     entries = _marketplace_entries(document, where)
     plugin_root = _plugin_root(document, where)
+    place = _Marketplace(root, label, plugin_root, origin.listed_in(document["name"], origin_text))
     detection = Detection()
     seen: dict[str, str] = {}
     for index, entry in enumerate(entries):
         entry_where = f"{where}#plugins[{index}]"
         try:
-            source = _entry(root, label, entry, entry_where, plugin_root, seen)
+            source = _entry(place, entry, entry_where, seen)
         except ImportError_ as error:
             name = entry.get("name") if isinstance(entry, Mapping) else None
             shown = display_path(name) if isinstance(name, str) and name else f"plugins[{index}]"
@@ -96,19 +127,24 @@ def detect_marketplace(root: Path, label: str) -> Detection:
             continue
         if isinstance(source, Skipped):
             detection.skipped.append(source)
+        elif isinstance(source, RemoteEntry):
+            detection.remote.append(source)
         else:
             detection.sources.append(source)
     return detection
 
 
+@dataclass(frozen=True)
+class _Marketplace:
+    root: Path
+    label: str
+    plugin_root: str
+    origin: Origin  # with the marketplace's name and location
+
+
 def _entry(
-    root: Path,
-    label: str,
-    entry: Any,
-    where: str,
-    plugin_root: str,
-    seen: dict[str, str],
-) -> "PluginSource | Skipped":
+    place: _Marketplace, entry: Any, where: str, seen: dict[str, str]
+) -> "PluginSource | RemoteEntry | Skipped":
     if not isinstance(entry, Mapping) or "name" not in entry or "source" not in entry:
         raise ValidationFailed(
             "plugin entry must be an object with 'name' and 'source'",
@@ -125,18 +161,19 @@ def _entry(
         )
     seen[key] = name
     source = entry["source"]
-    if isinstance(source, Mapping):
-        kind = source.get("source", "unknown")
-        return Skipped(name, f"remote source ({kind}) is not fetched")
-    if not isinstance(source, str) or not source.strip():
+    if isinstance(source, str) and not source.strip():
         raise ValidationFailed(
             "source must be a relative path or a source object",
             path=where,
             rule=Rule.BAD_MARKETPLACE,
         )
-    if "://" in source or source.startswith("git@"):
-        return Skipped(name, f"remote source ({source}) is not fetched")
-    return _entry_source(root, label, entry, name, where, plugin_root)
+    if isinstance(source, str) and not looks_remote(source):
+        return _entry_source(place, entry, name, where)
+    check_manifest_types(entry, where)
+    remote = entry_remote(source, f"{where}.source")
+    if isinstance(remote, NotFetched):
+        return Skipped(name, remote.reason)
+    return RemoteEntry(name, remote, entry, where, place.origin)
 
 
 def _plugin_root(document: Mapping[str, Any], where: str) -> str:
@@ -166,28 +203,47 @@ def _marketplace_entries(document: Any, where: str) -> list[Any]:
 
 
 def _entry_source(
-    root: Path, label: str, entry: Mapping[str, Any], name: str, where: str, plugin_root: str
+    place: _Marketplace, entry: Mapping[str, Any], name: str, where: str
 ) -> PluginSource:
     text = entry["source"]
     bare = not text.startswith(".") and "/" not in text
     relative = relative_component_path(text, key="source", where=where)
-    if bare and plugin_root:
-        relative = f"{plugin_root}/{relative}"
-    plugin_folder = root / relative if relative else root
-    display = display_path(f"{label}/{relative}" if relative else label)
+    if bare and place.plugin_root:
+        relative = f"{place.plugin_root}/{relative}"
+    plugin_folder = place.root / relative if relative else place.root
+    display = display_path(f"{place.label}/{relative}" if relative else place.label)
     check_manifest_types(entry, where)
+    origin = place.origin.below(relative)
+    return _declared_source(
+        plugin_folder, display, entry, name, where, origin=origin, scoped=not relative
+    )
+
+
+def _declared_source(
+    root: Path,
+    label: str,
+    entry: Mapping[str, Any],
+    name: str,
+    where: str,
+    *,
+    origin: Origin,
+    scoped: bool = False,
+) -> PluginSource:
+    """A plugin folder read with what its marketplace entry declares. ``scoped``: the folder is
+    the marketplace itself, so the plugin is only what the entry lists."""
     if entry.get("strict", True) is not False:
         components = {k: v for k, v in entry.items() if k in DECLARING_KEYS}
         return PluginSource(
-            root=plugin_folder,
-            label=display,
+            root=root,
+            label=label,
             entry_name=name,
             entry_components=components or None,
             entry_where=where,
+            origin=origin,
         )
     manifest = {k: v for k, v in entry.items() if k not in ("source", "strict")}
     scope = None
-    if not relative:
+    if scoped:
         # The entry's own root is the marketplace: the plugin is only what the entry lists.
         listed = [
             path
@@ -196,10 +252,11 @@ def _entry_source(
         ]
         scope = tuple(dict.fromkeys(listed))
     return PluginSource(
-        root=plugin_folder,
-        label=display,
+        root=root,
+        label=label,
         entry_name=name,
         entry_manifest=manifest,
         scope=scope,
         entry_where=where,
+        origin=origin,
     )

@@ -17,6 +17,7 @@ from artifacts.models import (
     normalize_name,
 )
 from importer.dedup import Resolution
+from importer.origin import Origin
 from importer.results import DedupDecision
 
 StepHook = Callable[..., None]
@@ -28,12 +29,13 @@ def write_rows(
     plugin: Resolution,
     *,
     source: str,
+    origin: Origin | None,
     meta_paths: frozenset[str],
     step: StepHook,
 ) -> None:
     """Create what the decisions call for; fills in each resolution's artifact and version."""
     now = timezone.now()
-    rows = _Rows()
+    rows = _Rows(origin.version_fields() if origin else {})
     for index, resolution in enumerate(children):
         step("child", index=index, name=resolution.candidate.name)
         rows.add(collection, resolution, source=source, now=now)
@@ -46,7 +48,8 @@ def write_rows(
 
 
 class _Rows:
-    def __init__(self) -> None:
+    def __init__(self, origin: dict[str, str]) -> None:
+        self.origin = origin  # the origin columns every new version gets
         self.artifacts: list[Artifact] = []
         self.versions: list[Version] = []
         self.files: list[VersionFile] = []
@@ -87,6 +90,7 @@ class _Rows:
             source=source,
             metadata=candidate.metadata or {},
             created_at=now,
+            **self.origin,
         )
         # Foreign keys are checked at commit on SQLite and PostgreSQL alike, so the artifact
         # may point at its new latest version before that row is inserted.

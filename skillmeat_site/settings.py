@@ -123,6 +123,15 @@ SKILLMEAT_MAX_DEPTH = env.int("SKILLMEAT_MAX_DEPTH", default=32)
 # than this (an import running right now may still need them).
 SKILLMEAT_REPAIR_GRACE_SECONDS = env.int("SKILLMEAT_REPAIR_GRACE_SECONDS", default=3600)
 
+# Remote sources (DESIGN section 11): git repositories and archive URLs.
+SKILLMEAT_FETCH_TIMEOUT = env.float("SKILLMEAT_FETCH_TIMEOUT", default=120.0)
+# Fetch the remote entries of a local marketplace without --remote.
+SKILLMEAT_FETCH_REMOTE = env.bool("SKILLMEAT_FETCH_REMOTE", default=False)
+# The hosts the API and the admin fetch from (https only, public addresses only).
+SKILLMEAT_REMOTE_HOSTS = env.list(
+    "SKILLMEAT_REMOTE_HOSTS", default=["github.com", "gitlab.com", "bitbucket.org"]
+)
+
 # Production hardening: on unless DEBUG, each switchable for a site behind a TLS proxy.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)

@@ -57,7 +57,7 @@ def market(plugins, name="market"):
     }
 
 
-def test_a_marketplace_imports_relative_sources_and_skips_remote_ones(make_tree):
+def test_a_marketplace_imports_relative_sources_and_skips_remote_ones_without_remote(make_tree):
     tree = {
         **market(
             [
@@ -65,6 +65,7 @@ def test_a_marketplace_imports_relative_sources_and_skips_remote_ones(make_tree)
                 {"name": "beta-entry", "source": "./plugins/beta"},
                 {"name": "remote", "source": {"source": "github", "repo": "o/r"}},
                 {"name": "url", "source": {"source": "url", "url": "https://x/y.git"}},
+                {"name": "pkg", "source": {"source": "npm", "package": "@x/y"}},
             ]
         ),
         **as_members({"commands/a.md": "a"}, "plugins/alpha/"),
@@ -74,8 +75,9 @@ def test_a_marketplace_imports_relative_sources_and_skips_remote_ones(make_tree)
     assert report.failed == []
     assert [r.plugin_name for r in report.results] == ["alpha", "beta-entry"]
     assert [(s.name, s.reason) for s in report.skipped] == [
-        ("remote", "remote source (github) is not fetched"),
-        ("url", "remote source (url) is not fetched"),
+        ("pkg", "npm source: npm packages are not fetched"),
+        ("remote", "remote source; use --remote to fetch"),
+        ("url", "remote source; use --remote to fetch"),
     ]
 
 

@@ -1,10 +1,11 @@
-"""``manage.py import_plugin PATH [PATH ...]``: import plugins from folders, marketplaces and
-archives through the import service. ``--json`` prints one document on stdout; logs and
-progress go to stderr. Exit status: 0 all imported, 1 any failed, 2 usage error."""
+"""``manage.py import_plugin PATH [PATH ...]``: import plugins from folders, marketplaces,
+archives and remote sources (git repositories, archive URLs) through the import service.
+``--json`` prints one document on stdout; logs and progress go to stderr. Exit status: 0 all
+imported, 1 any failed, 2 usage error."""
 
+import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandParser
@@ -30,13 +31,27 @@ class Command(SkillmeatCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+        parser.add_argument(
+            "paths",
+            nargs="+",
+            metavar="PATH",
+            help="A plugin or marketplace folder, a .zip/.tar.gz/.tgz archive, a git URL "
+            "(https://, ssh://, git@host:path, github:owner/repo, file://) with optional "
+            "@ref and #subfolder, or an https archive URL with an optional #sha256=<hex>.",
+        )
         parser.add_argument("--collection", default=DEFAULT_COLLECTION)
         parser.add_argument(
             "--dry-run", action="store_true", help="Report the decisions; write nothing."
         )
         parser.add_argument("--json", action="store_true", help="Print one JSON document.")
         parser.add_argument("--source", default="", help="Where the content came from.")
+        parser.add_argument(
+            "--remote",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="Fetch (or not) the remote entries of a marketplace. Default: the setting "
+            "SKILLMEAT_FETCH_REMOTE, and yes when the marketplace itself was fetched.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         with self._progress() as progress:
@@ -46,6 +61,7 @@ class Command(SkillmeatCommand):
                     collection=options["collection"],
                     dry_run=options["dry_run"],
                     source_text=options["source"],
+                    remote=options["remote"],
                     on_found=progress.found,
                     on_plugin=lambda item: progress.done(),
                 )
