@@ -128,3 +128,27 @@ def project(tmp_path):
     folder = tmp_path / "project"
     folder.mkdir()
     return folder
+
+
+@pytest.fixture
+def git_host(tmp_path, monkeypatch):
+    """Bare repositories reached as https://github.com/... through git's own URL rewriting."""
+    from tests.remotes import GitHost
+
+    return GitHost(tmp_path / "git-host", monkeypatch, credentials="user:s3cret-token")
+
+
+@pytest.fixture
+def https_server(tmp_path, monkeypatch):
+    """An HTTPS server on loopback with a test CA that the process trusts (SSL_CERT_FILE)."""
+    import trustme
+
+    from tests.remotes import ArchiveServer
+
+    ca = trustme.CA()
+    bundle = tmp_path / "test-ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    server = ArchiveServer(ca)
+    yield server
+    server.close()

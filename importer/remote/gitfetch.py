@@ -252,7 +252,7 @@ class Mirror:
     def check_tree(self, commit: str) -> str:
         """The tree to check out (the subfolder's), refused before anything is written when
         it is missing or over the import's limits."""
-        tree = f"{commit}:{self.source.path}" if self.source.path else commit
+        tree = f"{commit}:{self.source.path}" if self.source.path else f"{commit}^{{tree}}"
         try:
             kind = self.git.run(["cat-file", "-t", tree]).strip()
         except GitError:

@@ -75,7 +75,7 @@ RemoteSource = GitSource | ArchiveSource
 
 def looks_remote(text: str) -> bool:
     """Whether a command-line argument names a remote source rather than a local path."""
-    return bool(SCHEME.match(text) or GITHUB_SHORT.match(text) or SCP_LIKE.match(text))
+    return bool(SCHEME.match(text) or text.startswith("github:") or SCP_LIKE.match(text))
 
 
 def parse_remote(text: str, *, where: str = "source") -> RemoteSource:
