@@ -141,3 +141,22 @@ def source_for(source: str, *, staff: bool) -> str:
     if "://" in source or source.startswith(("upload:", "admin upload:")):
         return mask_urls(source)
     return MASK
+
+
+def origin_for(origin: Mapping[str, Any] | None, *, staff: bool) -> Mapping[str, Any] | None:
+    """A version's origin: local paths (a folder, an archive, a ``file://`` repository, a local
+    marketplace) only for staff."""
+    if origin is None or staff:
+        return origin
+    shown = dict(origin)
+    if origin.get("kind") != "upload":
+        shown["location"] = _remote_or_masked(origin.get("location") or "")
+    market = origin.get("marketplace")
+    if market:
+        shown["marketplace"] = {**market, "location": _remote_or_masked(market["location"])}
+    return shown
+
+
+def _remote_or_masked(location: str) -> str:
+    remote = "://" in location and not location.lower().startswith("file:")
+    return mask_urls(location) if remote or location.startswith("git@") else MASK

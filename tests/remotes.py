@@ -91,7 +91,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
     seen: list[str] = []
 
-    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+    def do_GET(self) -> None:
         self.seen.append(self.path)
         status, headers, body = self.routes.get(self.path, (404, {}, b"not found"))
         self.send_response(status)

@@ -8,8 +8,21 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from artifacts.masking import blob_hash_for, configuration_for, hash_for, source_for
-from artifacts.models import Artifact, ArtifactType, Collection, Version, VersionFile
+from artifacts.masking import (
+    blob_hash_for,
+    configuration_for,
+    hash_for,
+    origin_for,
+    source_for,
+)
+from artifacts.models import (
+    Artifact,
+    ArtifactType,
+    Collection,
+    OriginKind,
+    Version,
+    VersionFile,
+)
 from artifacts.selectors import DEFAULT_ASSOCIATION_LIMIT, MAX_ASSOCIATION_LIMIT
 from importer.results import DedupDecision
 
@@ -99,11 +112,29 @@ class VersionFileSerializer(serializers.ModelSerializer):
         fields = ["path", "mode", "size", "blob_hash", "is_meta"]
 
 
+class MarketplaceOriginSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    location = serializers.CharField()
+
+
+class OriginSerializer(serializers.Serializer):
+    """Where a version came from (DESIGN 4); absent values are null."""
+
+    kind = serializers.ChoiceField(choices=OriginKind.choices)
+    location = serializers.CharField(help_text="A path (staff only) or a URL without credentials.")
+    ref = serializers.CharField(allow_null=True, help_text="The git ref asked for.")
+    commit = serializers.CharField(allow_null=True, help_text="The commit the ref resolved to.")
+    sha256 = serializers.CharField(allow_null=True, help_text="The archive's SHA-256.")
+    path = serializers.CharField(allow_null=True, help_text="The subfolder it was in.")
+    marketplace = MarketplaceOriginSerializer(allow_null=True)
+
+
 class VersionSerializer(serializers.ModelSerializer):
     size = serializers.IntegerField(read_only=True)
     file_count = serializers.IntegerField(read_only=True)
     is_latest = serializers.SerializerMethodField()
     metadata = serializers.SerializerMethodField()
+    origin = serializers.SerializerMethodField()
     files = VersionFileSerializer(many=True, read_only=True)
 
     class Meta:
@@ -116,11 +147,16 @@ class VersionSerializer(serializers.ModelSerializer):
             "version_label",
             "invocation_name",
             "source",
+            "origin",
             "metadata",
             "is_latest",
             "created_at",
             "files",
         ]
+
+    @extend_schema_field(OriginSerializer(allow_null=True))
+    def get_origin(self, version: Version) -> Any:
+        return origin_for(version.origin, staff=_is_staff(self.context))
 
     def get_is_latest(self, version: Version) -> bool:
         return version.artifact.latest_version_id == version.pk
@@ -222,9 +258,27 @@ class AssociationsQuerySerializer(serializers.Serializer):
 
 
 class ImportRequestSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="A .zip, .tar.gz or .tgz archive.")
+    file = serializers.FileField(required=False, help_text="A .zip, .tar.gz or .tgz archive.")
+    url = serializers.CharField(
+        required=False,
+        max_length=2048,
+        help_text="A remote source instead of a file: an https git URL (with optional @ref and "
+        "#subfolder) or an https archive URL (with optional #sha256=<hex>), from a host in "
+        "SKILLMEAT_REMOTE_HOSTS.",
+    )
     collection = serializers.CharField(required=False, default="default")
     dry_run = serializers.BooleanField(required=False, default=False)
+    remote = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Fetch a marketplace's remote entries (default: yes for a fetched marketplace).",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("file" in attrs) == ("url" in attrs):
+            raise serializers.ValidationError({"file": "send exactly one of 'file' and 'url'"})
+        return attrs
 
 
 class ChildResultSerializer(serializers.Serializer):

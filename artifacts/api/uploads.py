@@ -1,5 +1,7 @@
-"""Uploaded archives: a handler that caps their bytes while they stream in (Django itself does
-not cap file parts), writing them to a temporary file, never to memory; and their import."""
+"""Imports from the web (the API and the admin): uploaded archives, with a handler that caps
+their bytes while they stream in (Django itself does not cap file parts), writing them to a
+temporary file, never to memory; and remote sources, checked by the guard before anything is
+fetched."""
 
 from pathlib import Path
 from typing import Any
@@ -10,8 +12,10 @@ from django.http import HttpRequest
 from rest_framework import status
 from rest_framework.exceptions import APIException
 
+from importer.remote.guard import RemoteGuard
+from importer.remote.spec import parse_remote
 from importer.results import ImportReport
-from importer.services import import_archive
+from importer.services import import_archive, import_paths
 
 
 class UploadTooLarge(APIException):
@@ -62,5 +66,22 @@ def import_upload(
         filename=Path(upload.name or "upload").name,
         collection=collection,
         dry_run=dry_run,
+        source_text=source_text,
+    )
+
+
+def import_remote_checked(
+    url: str, *, collection: str, dry_run: bool, remote: bool | None, source_text: str
+) -> ImportReport:
+    """Import a remote source for a web user: refused at once (``RemoteRefused`` or
+    ``ValidationFailed``) unless the guard lets it through; each fetch is guarded again."""
+    guard = RemoteGuard.from_settings()
+    guard.check(parse_remote(url, where="url"), where="url")
+    return import_paths(
+        [url.strip()],
+        collection=collection,
+        dry_run=dry_run,
+        remote=remote,
+        guard=guard,
         source_text=source_text,
     )

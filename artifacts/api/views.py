@@ -14,7 +14,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from drf_spectacular.views import SpectacularSwaggerView
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -33,9 +33,10 @@ from artifacts.api.serializers import (
     ImportRequestSerializer,
     VersionSerializer,
 )
-from artifacts.api.uploads import LimitedUploadHandler, import_upload
+from artifacts.api.uploads import LimitedUploadHandler, import_remote_checked, import_upload
 from artifacts.models import Artifact, Collection, Version, VersionFile
 from artifacts.permissions import CAN_IMPORT_MESSAGE, can_import
+from importer.errors import ImportError_
 from importer.results import ImportReport
 
 
@@ -133,10 +134,10 @@ class ArtifactViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class ImportView(APIView):
-    """Import an uploaded archive through the import service."""
+    """Import an uploaded archive, or a remote source, through the import service."""
 
     permission_classes = [permissions.IsAuthenticated, CanImport]
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
         # Before anything reads the body (CSRF checks of session auth read request.POST).
@@ -146,8 +147,11 @@ class ImportView(APIView):
         return super().initialize_request(request, *args, **kwargs)
 
     @extend_schema(
-        summary="Import a plugin or marketplace archive",
-        request={"multipart/form-data": ImportRequestSerializer},
+        summary="Import a plugin or marketplace archive, or a remote source",
+        request={
+            "multipart/form-data": ImportRequestSerializer,
+            "application/json": ImportRequestSerializer,
+        },
         responses={
             201: ImportReportSerializer,
             200: OpenApiResponse(ImportReportSerializer, description="A dry run: nothing written."),
@@ -161,14 +165,35 @@ class ImportView(APIView):
     def post(self, request: Request) -> Response:
         form = ImportRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        upload = form.validated_data["file"]
-        report = import_upload(
-            upload,
-            collection=form.validated_data["collection"],
-            dry_run=form.validated_data["dry_run"],
-            source_text=f"upload:{upload.name}",
-        )
-        return _import_response(report, dry_run=form.validated_data["dry_run"])
+        data = form.validated_data
+        if "url" in data:
+            try:
+                report = import_remote_checked(
+                    data["url"],
+                    collection=data["collection"],
+                    dry_run=data["dry_run"],
+                    remote=data["remote"],
+                    source_text=f"api:{request.user.get_username()}",
+                )
+            except ImportError_ as refused:
+                return _refused(refused)
+        else:
+            upload = data["file"]
+            report = import_upload(
+                upload,
+                collection=data["collection"],
+                dry_run=data["dry_run"],
+                source_text=f"upload:{upload.name}",
+            )
+        return _import_response(report, dry_run=data["dry_run"])
+
+
+def _refused(error: ImportError_) -> Response:
+    """A remote source refused before anything was fetched: 400 at once."""
+    errors = [{"path": error.path, "rule": error.rule, "message": error.message}]
+    return Response(
+        error_body(error.message, error.code, errors), status=status.HTTP_400_BAD_REQUEST
+    )
 
 
 def _import_response(report: ImportReport, *, dry_run: bool) -> Response:
