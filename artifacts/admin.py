@@ -19,7 +19,12 @@ from django.utils.safestring import SafeString
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from artifacts import selectors
-from artifacts.api.uploads import LimitedUploadHandler, UploadTooLarge, import_upload
+from artifacts.api.uploads import (
+    LimitedUploadHandler,
+    UploadTooLarge,
+    import_remote_checked,
+    import_upload,
+)
 from artifacts.hashrefs import HEX, MIN_PREFIX
 from artifacts.masking import configuration_for
 from artifacts.models import (
@@ -29,12 +34,14 @@ from artifacts.models import (
     ArtifactType,
     Collection,
     ImportRecord,
+    UpdateState,
     Version,
     VersionFile,
 )
 from artifacts.permissions import CAN_IMPORT_MESSAGE, can_import
 from importer.errors import ImportError_
 from importer.results import DedupDecision, ImportReport
+from importer.updates import check_updates
 
 
 class ReadOnlyMixin:
@@ -131,24 +138,46 @@ class CollectionAdmin(admin.ModelAdmin):
 
 
 class ImportArchiveForm(forms.Form):
-    file = forms.FileField(help_text="A .zip, .tar.gz or .tgz archive of a plugin or marketplace.")
+    file = forms.FileField(
+        required=False, help_text="A .zip, .tar.gz or .tgz archive of a plugin or marketplace."
+    )
+    url = forms.CharField(
+        required=False,
+        max_length=2048,
+        label="Or a remote source",
+        help_text="An https git URL (optional @ref and #subfolder) or an https archive URL "
+        "(optional #sha256=...), from an allowed host.",
+    )
     collection = forms.CharField(initial=DEFAULT_COLLECTION)
     dry_run = forms.BooleanField(required=False, help_text="Report the decisions; write nothing.")
+    skip_remote = forms.BooleanField(
+        required=False,
+        label="Skip remote entries",
+        help_text="Do not fetch the remote entries of a fetched marketplace.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if bool(data.get("file")) == bool((data.get("url") or "").strip()):
+            raise forms.ValidationError("Give an archive or a remote source (one of them).")
+        return data
 
 
 @admin.register(Artifact)
 class ArtifactAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["name", "type", "collection", "latest_hash", "updated_at"]
-    list_filter = ["type", "collection"]
+    list_display = ["name", "type", "collection", "latest_hash", "update_state", "updated_at"]
+    list_filter = ["type", "collection", ("update_check__state", admin.AllValuesFieldListFilter)]
     search_fields = ["name"]
     search_help_text = "A name, part of one, or a content hash (a prefix of 8+ hex is enough)."
-    list_select_related = ["collection", "latest_version"]
+    list_select_related = ["collection", "latest_version", "update_check"]
+    actions = ["check_for_updates"]
     readonly_fields = [
         "id",
         "collection",
         "type",
         "name",
         "latest_hash",
+        "update_state",
         "configuration",
         "created_at",
         "updated_at",
@@ -166,6 +195,7 @@ class ArtifactAdmin(ReadOnlyMixin, admin.ModelAdmin):
                     "type",
                     "name",
                     "latest_hash",
+                    "update_state",
                     "created_at",
                     "updated_at",
                 ]
@@ -198,6 +228,31 @@ class ArtifactAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="latest version hash")
     def latest_hash(self, artifact: Artifact) -> SafeString:
         return short_hash(artifact.latest_version_hash, full=True)
+
+    @admin.display(description="upstream")
+    def update_state(self, artifact: Artifact) -> str:
+        """The last update check of a plugin (check_updates, or the action here)."""
+        if artifact.type != ArtifactType.PLUGIN:
+            return "-"
+        check = getattr(artifact, "update_check", None)
+        if check is None:
+            return "not checked"
+        if check.state == UpdateState.UPDATE_AVAILABLE:
+            return f"update available ({check.upstream[:12]})"
+        if check.state == UpdateState.UNREACHABLE:
+            return f"unreachable: {check.error}"
+        return check.get_state_display()
+
+    @admin.action(description="Check the selected plugins for updates")
+    def check_for_updates(self, request: HttpRequest, queryset: QuerySet) -> None:
+        plugins = queryset.filter(type=ArtifactType.PLUGIN).select_related(
+            "collection", "latest_version"
+        )
+        updates = check_updates(plugins)
+        moved = [u.plugin.name for u in updates if u.state == UpdateState.UPDATE_AVAILABLE]
+        summary = f"Checked {len(updates)} plugin(s); "
+        summary += f"updates available: {', '.join(moved)}." if moved else "no updates available."
+        self.message_user(request, summary)
 
     @admin.display(description="configuration")
     def configuration(self, artifact: Artifact) -> str:
@@ -308,7 +363,7 @@ class ArtifactAdmin(ReadOnlyMixin, admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Import an archive",
+            "title": "Import an archive or a remote source",
             "form": form,
             "report": report,
             "groups": _groups(report) if report else [],
@@ -328,14 +383,24 @@ class ArtifactAdmin(ReadOnlyMixin, admin.ModelAdmin):
             return None, str(too_large.detail), ImportArchiveForm()
         if not valid:
             return None, None, form
-        upload = form.cleaned_data["file"]
+        data = form.cleaned_data
+        user = request.user.get_username()
         try:
-            report = import_upload(
-                upload,
-                collection=form.cleaned_data["collection"],
-                dry_run=form.cleaned_data["dry_run"],
-                source_text=f"admin upload:{upload.name} by {request.user.get_username()}",
-            )
+            if data["url"]:
+                report = import_remote_checked(
+                    data["url"],
+                    collection=data["collection"],
+                    dry_run=data["dry_run"],
+                    remote=False if data["skip_remote"] else None,
+                    source_text=f"admin:{user}",
+                )
+            else:
+                report = import_upload(
+                    data["file"],
+                    collection=data["collection"],
+                    dry_run=data["dry_run"],
+                    source_text=f"admin upload:{data['file'].name} by {user}",
+                )
         except ImportError_ as failure:
             return None, str(failure), form
         return report, None, form
@@ -384,7 +449,7 @@ class VersionAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "size",
         "created_at",
     ]
-    list_filter = ["artifact__type"]
+    list_filter = ["artifact__type", "origin_kind"]
     search_fields = ["=content_hash", "artifact__name"]
     list_select_related = ["artifact"]
     readonly_fields = [
@@ -395,6 +460,7 @@ class VersionAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "file_count",
         "version_label",
         "source",
+        "origin_shown",
         "created_at",
         "contained",
     ]
@@ -404,6 +470,23 @@ class VersionAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="type", ordering="artifact__type")
     def artifact_type(self, version: Version) -> str:
         return version.artifact.type
+
+    @admin.display(description="origin")
+    def origin_shown(self, version: Version) -> SafeString:
+        origin = version.origin
+        if origin is None:
+            return format_html("{}", "-")
+        market = origin["marketplace"]
+        rows = [
+            ("kind", origin["kind"]),
+            ("location", origin["location"]),
+            ("ref", origin["ref"]),
+            ("commit", short_hash(origin["commit"]) if origin["commit"] else None),
+            ("sha256", short_hash(origin["sha256"]) if origin["sha256"] else None),
+            ("subfolder", origin["path"]),
+            ("marketplace", f"{market['name']} ({market['location']})" if market else None),
+        ]
+        return _table(["", ""], [(k, v) for k, v in rows if v])
 
     @admin.display(description="children of this version (pinned)")
     def contained(self, version: Version) -> SafeString:

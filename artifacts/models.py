@@ -306,3 +306,30 @@ class ImportRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plugin_name} {self.status} {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class UpdateState(models.TextChoices):
+    UP_TO_DATE = "up_to_date", "up to date"
+    UPDATE_AVAILABLE = "update_available", "update available"
+    UNREACHABLE = "unreachable", "unreachable"
+    NOT_REMOTE = "not_remote", "not remote"
+
+
+class UpdateCheck(models.Model):
+    """The last update check of a plugin: whether the origin of its latest version moved."""
+
+    artifact = models.OneToOneField(
+        Artifact, on_delete=models.CASCADE, primary_key=True, related_name="update_check"
+    )
+    state = models.CharField(max_length=20, choices=UpdateState.choices)
+    current = models.CharField(
+        max_length=HASH_LENGTH, blank=True, default="", help_text="The commit or digest we have."
+    )
+    upstream = models.CharField(
+        max_length=HASH_LENGTH, blank=True, default="", help_text="The commit or digest upstream."
+    )
+    error = models.TextField(blank=True, default="")
+    checked_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.artifact}: {self.get_state_display()}"

@@ -111,3 +111,32 @@ def test_pages_load_in_a_constant_number_of_queries(make_tree, admin_client):
         size: [count_queries(admin_client, url) for url in urls] for size, urls in pages.items()
     }
     assert counts[5] == counts[50], counts
+
+
+def test_the_import_page_takes_a_remote_source_through_the_guard(
+    admin_client, git_host, settings, skillmeat_home
+):
+    from tests.test_remote import plugin_tree
+
+    head = git_host.publish("acme/tools", plugin_tree("tools", hello="hi"))
+    page = admin_client.post(
+        "/admin/artifacts/artifact/import/",
+        {"url": "https://github.com/acme/tools", "collection": "default"},
+    )
+    assert page.status_code == 200 and b"tools: CREATE_NEW_ARTIFACT" in page.content
+    version = Version.objects.get(artifact__type="plugin")
+    assert version.origin_commit == head
+    detail = admin_client.get(f"/admin/artifacts/version/{version.pk}/change/")
+    assert (
+        b"https://github.com/acme/tools" in detail.content and head[:16].encode() in detail.content
+    )
+
+    settings.SKILLMEAT_REMOTE_HOSTS = ["github.com", "127.0.0.1"]
+    refused = admin_client.post(
+        "/admin/artifacts/artifact/import/",
+        {"url": "https://127.0.0.1/acme/tools.git", "collection": "default"},
+    )
+    assert b"non-public address (127.0.0.1)" in refused.content
+    neither = admin_client.post("/admin/artifacts/artifact/import/", {"collection": "default"})
+    assert b"Give an archive or a remote source" in neither.content
+    assert Artifact.objects.filter(type="plugin").count() == 1

@@ -4,6 +4,7 @@ from django.urls import re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from artifacts.api.updates import UpdatesView
 from artifacts.api.views import ArtifactViewSet, CollectionViewSet, DocsView, ImportView
 from deploy.api import DeploymentViewSet, ProjectStatusView
 
@@ -25,6 +26,7 @@ router.register("deployments", DeploymentViewSet, basename="deployment")
 
 urlpatterns = [
     re_path(r"^imports/?$", ImportView.as_view(), name="import"),
+    re_path(r"^updates/?$", UpdatesView.as_view(), name="updates"),
     re_path(r"^project-status/?$", ProjectStatusView.as_view(), name="project-status"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", DocsView.as_view(url_name="schema"), name="docs"),

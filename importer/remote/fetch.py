@@ -52,7 +52,7 @@ class Fetcher:
                 origin = Origin(
                     kind=OriginKind.GIT,
                     location=source.location,
-                    ref=source.ref,
+                    ref=source.ref or source.sha,  # the ref asked for; a pin is one too
                     commit=tree.commit,
                     path=source.path or None,
                 )

@@ -336,25 +336,24 @@ def _folder_name(source: GitSource) -> str:
     return name if name not in (".", "..") else "repository"
 
 
-def remote_commit(source: GitSource, settings: FetchSettings) -> str:
-    """What ``source``'s ref (or HEAD) names upstream now, asked with ``git ls-remote``."""
-    git = Git(settings, None, replacements=hidden(source))
-    ref = source.ref or "HEAD"
+def upstream_commit(source: GitSource, settings: FetchSettings) -> str:
+    """The commit ``source`` names upstream now, fetched into the mirror (no checkout)."""
+    mirror = Mirror(source, settings)
+    settings.cache.mkdir(parents=True, exist_ok=True)
+    with mirror.lock:
+        mirror.prepare()
+        return mirror.resolve()
+
+
+def same_folder(source: GitSource, settings: FetchSettings, old: str, new: str) -> bool:
+    """Whether ``source``'s folder is the same tree at both commits (False when the mirror no
+    longer has the old one)."""
+    mirror = Mirror(source, settings)
+    suffix = f":{source.path}" if source.path else "^{tree}"
     try:
-        listing = git.run(["ls-remote", "--", source.url, ref, f"{ref}^{{}}"])
-    except GitError as error:
-        raise FetchFailed(str(error), path=source.describe(), rule=Rule.FETCH_FAILED) from None
-    return _pick_commit(listing, ref, source.describe())
-
-
-def _pick_commit(listing: str, ref: str, where: str) -> str:
-    """A peeled tag's commit over the tag object; a branch over a same-named tag."""
-    rows = [line.split("\t", 1) for line in listing.splitlines() if "\t" in line]
-    if not rows:
-        raise FetchFailed(f"no ref {ref!r} upstream", path=where, rule=Rule.FETCH_FAILED)
-    for suffix in ("^{}", ""):
-        for wanted in (ref, f"refs/heads/{ref}", f"refs/tags/{ref}"):
-            for commit, name in rows:
-                if name == wanted + suffix:
-                    return commit
-    return rows[0][0]
+        trees = {
+            mirror.git.run(["rev-parse", "--verify", f"{c}{suffix}"]).strip() for c in (old, new)
+        }
+    except GitError:
+        return False
+    return len(trees) == 1
