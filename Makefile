@@ -29,6 +29,7 @@ run: $(STAMP) .env
 	$(PY) manage.py runserver $(HOST)
 
 test: $(STAMP) .env
+	bash scripts/system-packages.sh
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

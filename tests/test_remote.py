@@ -412,3 +412,48 @@ def test_import_plugin_from_a_file_url_of_a_local_repository(git_host, tmp_path)
         Version.objects.get(artifact__type="plugin").content_hash
     )
     make_zip(tmp_path / "unused.zip", {})
+
+
+# What git must never do ----------------------------------------------------------------
+
+
+def test_git_runs_no_hooks_no_lfs_filters_and_no_submodules(git_host, tmp_path):
+    marker = tmp_path / "hook-ran"
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    for hook in ("reference-transaction", "post-checkout", "post-index-change"):
+        (hooks / hook).write_text(f"#!/bin/sh\ntouch {marker}\n")
+        (hooks / hook).chmod(0o755)
+    pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:" + "a" * 64 + "\nsize 9\n"
+    tree = {
+        **plugin_tree("tools", hello="hi"),
+        ".gitattributes": "*.bin filter=lfs diff=lfs merge=lfs -text\n",
+        "skills/s/SKILL.md": "---\nname: s\n---\n",
+        "skills/s/data.bin": pointer,
+        ".gitmodules": '[submodule "vendor"]\n\tpath = vendor\n\turl = https://github.com/x/y\n',
+    }
+    commit = git_host.publish("acme/tools", tree)
+    work = git_host.work / "github.com/acme/tools"
+    from tests.remotes import git
+
+    git("-C", str(work), "update-index", "--add", "--cacheinfo", f"160000,{commit},vendor")
+    git("-C", str(work), "commit", "--quiet", "-m", "a submodule")
+    bare = str(git_host.bare("acme/tools"))
+    git("-C", str(work), "push", "--quiet", bare, "HEAD:refs/heads/main")
+    config = tmp_path / "git-host" / "gitconfig"  # the operator's, as a fetch finds it
+    config.write_text(
+        config.read_text()
+        + f"[core]\n\thooksPath = {hooks}\n"
+        + "[filter \"lfs\"]\n\tsmudge = sh -c 'echo SMUDGED'\n\trequired = true\n"
+    )
+
+    report = import_paths(["github:acme/tools"])
+    assert report.failed == [], report.failed
+    assert not marker.exists(), "no hook ran"
+    skill = Version.objects.get(artifact__type="skill")
+    data = skill.files.get(path="data.bin")
+    from importer.storage import BlobStore
+
+    assert BlobStore().path_for(data.blob_hash).read_text() == pointer
+    plugin = Version.objects.get(artifact__type="plugin")
+    assert not plugin.files.filter(path__startswith="vendor").exists()

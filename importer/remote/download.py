@@ -127,7 +127,7 @@ class Download:
 
     def _failed(self, message: str) -> FetchFailed:
         return FetchFailed(
-            f"cannot download {self.source.location}: {message}",
+            f"cannot download: {message}",
             path=self.source.location,
             rule=Rule.FETCH_FAILED,
         )

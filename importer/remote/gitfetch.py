@@ -244,7 +244,7 @@ class Mirror:
 
     def failed(self, message: str) -> FetchFailed:
         return FetchFailed(
-            f"cannot fetch {self.source.describe()}: {message}",
+            f"cannot fetch: {message}",
             path=self.source.describe(),
             rule=Rule.FETCH_FAILED,
         )

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from artifacts.models import UpdateState, normalize_name
-from importer.management.commands.import_plugin import result_headline
+from importer.management.commands.import_plugin import failure_line, result_headline
 from importer.updates import PluginUpdate, check_updates, import_updates, plugins_to_check
 from skillmeat_site.cli import SkillmeatCommand
 
@@ -48,9 +48,7 @@ class Command(SkillmeatCommand):
         failed = any(u.state == UpdateState.UNREACHABLE for u in updates)
         if report is not None:
             for failure in report.failed:
-                self.stderr.write(
-                    f"error: {failure.name}: {failure.path}: {failure.message} [{failure.rule}]"
-                )
+                self.stderr.write(failure_line(failure))
             failed = failed or not report.ok
         if failed:
             sys.exit(1)

@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from artifacts.models import DEFAULT_COLLECTION
 from importer.errors import ImportError_
-from importer.results import DedupDecision, ImportReport, ImportResult
+from importer.results import DedupDecision, FailedImport, ImportReport, ImportResult
 from importer.services import import_paths
 from skillmeat_site.cli import SkillmeatCommand
 
@@ -70,9 +70,7 @@ class Command(SkillmeatCommand):
                 sys.exit(2)
         self._render(report, as_json=options["json"], dry_run=options["dry_run"])
         for failure in report.failed:
-            self.stderr.write(
-                f"error: {failure.name}: {failure.path}: {failure.message} [{failure.rule}]"
-            )
+            self.stderr.write(failure_line(failure))
         if not report.ok:
             sys.exit(1)
 
@@ -114,6 +112,12 @@ def result_headline(result: ImportResult) -> str:
         f"({result.decision.value}; children: {result.children_imported} new, "
         f"{result.children_reused} reused; {result.duration_ms:.0f} ms)"
     )
+
+
+def failure_line(failure: FailedImport) -> str:
+    """``error: NAME: PATH: MESSAGE [RULE]``, the name left out when it is the path."""
+    where = failure.path if failure.name == failure.path else f"{failure.name}: {failure.path}"
+    return f"error: {where}: {failure.message} [{failure.rule}]"
 
 
 def summary_line(report: ImportReport, *, dry_run: bool) -> str:
