@@ -266,7 +266,7 @@ class ViewWriter:
         self.base = store.root / "collections" / collection
         store.tmp.mkdir(parents=True, exist_ok=True)
         self.staging = Path(tempfile.mkdtemp(prefix="views-", dir=store.tmp))
-        self.pending: list[tuple[Path, Path]] = []
+        self.pending: list[tuple[Path | None, Path]] = []  # None: the view goes away
 
     def stage(self, artifact_type: str, name: str, files: Iterable[TreeFile]) -> None:
         staged = self.staging / str(len(self.pending))
@@ -277,6 +277,10 @@ class ViewWriter:
             (only,) = files
             rebuild_files(self.store, [replace(only, path=staged.name)], self.staging)
         self.pending.append((staged, view_path(self.base, artifact_type, name)))
+
+    def remove(self, artifact_type: str, name: str) -> None:
+        """The view of a deleted artifact goes away when the rest is swapped in."""
+        self.pending.append((None, view_path(self.base, artifact_type, name)))
 
     def swap_all(self) -> list[str]:
         """Put every staged view in place; returns the views that could not be (stale)."""
@@ -289,7 +293,14 @@ class ViewWriter:
         self.discard()
         return stale
 
-    def swap(self, staged: Path, final: Path) -> None:
+    def swap(self, staged: Path | None, final: Path) -> None:
+        if staged is None:
+            if final.is_dir() and not final.is_symlink():
+                aside = Path(tempfile.mkdtemp(prefix="old-", dir=self.staging)) / "view"
+                os.rename(final, aside)
+            else:
+                final.unlink(missing_ok=True)
+            return
         final.parent.mkdir(parents=True, exist_ok=True)
         if staged.is_dir() and final.exists():
             aside = Path(tempfile.mkdtemp(prefix="old-", dir=self.staging)) / "view"

@@ -98,7 +98,8 @@ class Checker:
             source, entry = self._upstream_source(plugin, origin)
             return self._compare(plugin, origin, source, entry, current)
         except ImportError_ as error:
-            return PluginUpdate(plugin, UpdateState.UNREACHABLE, current, error=error.message)
+            reason = f"{error.path}: {error.message}" if error.path else error.message
+            return PluginUpdate(plugin, UpdateState.UNREACHABLE, current, error=reason)
 
     def _upstream_source(
         self, plugin: Artifact, origin: Origin

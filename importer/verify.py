@@ -2,12 +2,15 @@
 
 Verify checks that every blob a row needs exists and re-hashes to its name, that every
 version's files rebuild to its content hash, that the type folders and ``plugins/<name>/``
-equal the latest versions, and lists blobs no row needs and leftovers of interrupted imports.
-Repair rebuilds views, sets corrupted blobs aside (so presenting the same bytes again heals
-them), and removes unneeded blobs and leftovers older than a grace period. It never deletes a
-blob a row needs.
+equal the latest versions, and lists leftovers of interrupted imports and, for information only,
+garbage: blobs that no version file refers to (deleted artifacts, rolled-back imports). Repair
+rebuilds views, sets corrupted blobs aside (so presenting the same bytes again heals them), and
+removes garbage and leftovers older than a grace period, under the import lock, so an import in
+flight never loses a blob it wrote but has not committed yet. It never deletes a blob a row
+needs.
 """
 
+import contextlib
 import os
 import shutil
 import time
@@ -32,15 +35,17 @@ SINGLE_FILE_TYPES = frozenset({ArtifactType.COMMAND, ArtifactType.AGENT, Artifac
 @dataclass(frozen=True)
 class Problem:
     kind: str  # missing_blob, corrupt_blob, stray_object, version_mismatch, missing_view,
-    #            stale_view, unexpected_view, bad_name, unneeded_blob, leftover
+    #            stale_view, unexpected_view, bad_name, leftover; garbage (informational)
     path: str
     message: str
     versions: tuple[str, ...] = ()
+    size: int = 0  # the bytes of a garbage blob
 
 
 @dataclass
 class VerifyReport:
     problems: list[Problem] = field(default_factory=list)
+    garbage: list[Problem] = field(default_factory=list)  # informational: never makes it fail
     repaired: list[str] = field(default_factory=list)
     checked: dict[str, int] = field(default_factory=dict)  # blobs, versions, views
 
@@ -48,11 +53,16 @@ class VerifyReport:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def garbage_bytes(self) -> int:
+        return sum(p.size for p in self.garbage)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "checked": self.checked,
             "problems": [asdict(p) for p in self.problems],
+            "garbage": [asdict(p) for p in self.garbage],
             "repaired": self.repaired,
         }
 
@@ -76,7 +86,7 @@ def collection_verify(
         return _check(store, collection, grace)
     with import_lock(store.root):
         found = _check(store, collection, grace)
-        repaired = _repair(store, found.problems, collection, grace)
+        repaired = _repair(store, [*found.problems, *found.garbage], collection, grace)
         after = _check(store, collection, grace)
     after.repaired = repaired
     return after
@@ -172,7 +182,7 @@ def _check(store: BlobStore, collection: str | None, grace: int) -> VerifyReport
     report.problems.extend(expected.version_problems)
     report.problems.extend(_view_problems(expected.views))
     report.problems.extend(_unexpected_views(store, expected.views, collection))
-    report.problems.extend(_unneeded_blobs(store, expected.blobs))
+    report.garbage.extend(_garbage(store, expected.blobs))
     report.problems.extend(_leftovers(store, grace))
     return report
 
@@ -249,10 +259,14 @@ def _view_entries(folder: Path, artifact_type: str) -> Iterable[Path]:
     return sorted(p for p in folder.rglob(f"*{suffix}") if p.is_file())
 
 
-def _unneeded_blobs(store: BlobStore, blobs: dict[str, list[str]]) -> Iterable[Problem]:
+def _garbage(store: BlobStore, blobs: dict[str, list[str]]) -> Iterable[Problem]:
     for digest in store.all_digests():
         if digest not in blobs:
-            yield Problem("unneeded_blob", str(store.path_for(digest)), "no row needs this blob")
+            path = store.path_for(digest)
+            with contextlib.suppress(OSError):
+                yield Problem(
+                    "garbage", str(path), "no version refers to it", size=path.stat().st_size
+                )
 
 
 def _leftovers(store: BlobStore, grace: int) -> Iterable[Problem]:
@@ -277,8 +291,8 @@ def _repair(
     cutoff = time.time() - grace
     for problem in problems:
         path = Path(problem.path)
-        if problem.kind == "unneeded_blob" and path.stat().st_mtime > cutoff:
-            continue  # possibly an import's, not yet committed: only older ones go
+        if problem.kind == "garbage" and path.stat().st_mtime > cutoff:
+            continue  # too young: only garbage older than the grace period goes
         action = _REPAIRS.get(problem.kind)
         if action is not None:
             action(store, path)
@@ -323,7 +337,7 @@ def _delete(store: BlobStore, path: Path) -> None:
 _REPAIRS = {
     "corrupt_blob": _quarantine,
     "stray_object": _quarantine,
-    "unneeded_blob": _delete,
+    "garbage": _delete,
     "unexpected_view": _delete,
     "leftover": _delete,
 }

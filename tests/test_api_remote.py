@@ -131,3 +131,34 @@ def test_local_origins_are_shown_to_staff_only(staff, reader, make_tree):  # noq
     assert (origin["kind"], origin["location"]) == ("directory", "********")
     assert "directory" in json.dumps(origin)
     assert Version.objects.get(artifact__type="plugin").origin_location == str(folder)
+
+
+def test_an_uploaded_marketplaces_remote_entries_are_fetched_only_when_asked_and_guarded(
+    staff,  # noqa: F811
+    git_host,
+    tmp_path,
+):
+    from tests.plugins import make_zip
+
+    git_host.publish("acme/ok", plugin_tree("ok-plugin", ok="ok"))
+    archive = make_zip(
+        tmp_path / "shop.zip",
+        market(
+            "shop",
+            [
+                {"name": "ok", "source": {"source": "github", "repo": "acme/ok"}},
+                {"name": "inner", "source": {"source": "url", "url": "https://10.0.0.1/r.git"}},
+            ],
+        ),
+    )
+
+    def send(**extra):
+        with archive.open("rb") as handle:
+            return staff.post(
+                f"{API}/imports/", {"file": handle, **extra}, format="multipart"
+            ).json()
+
+    assert [s["name"] for s in send()["skipped"]] == ["ok", "inner"]
+    document = send(remote="true")
+    assert [r["plugin_name"] for r in document["results"]] == ["ok-plugin"]
+    assert [(f["name"], f["rule"]) for f in document["failed"]] == [("inner", "remote_not_allowed")]

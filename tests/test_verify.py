@@ -39,6 +39,7 @@ def test_a_clean_collection_verifies(toolbox):
         "ok": True,
         "checked": {"blobs": 16, "versions": 9, "views": 9},
         "problems": [],
+        "garbage": [],
         "repaired": [],
     }
     out = StringIO()
@@ -128,16 +129,18 @@ def test_a_stale_and_a_missing_view_are_rebuilt(toolbox, skillmeat_home):
     ).read_bytes()
 
 
-def test_unneeded_blobs_and_unexpected_views(toolbox, skillmeat_home):
+def test_garbage_is_informational_and_unexpected_views_are_problems(toolbox, skillmeat_home):
     store = BlobStore()
     digest, _ = store.put_bytes(b"nobody needs me")
     (skillmeat_home / "collections/default/skills/ghost").mkdir()
     report = collection_verify()
-    assert kinds(report) == ["unexpected_view", "unneeded_blob"]
+    assert kinds(report) == ["unexpected_view"]
+    assert [(g.kind, g.size) for g in report.garbage] == [("garbage", 15)]
     kept = collection_verify(repair=True, grace_seconds=3600)
-    assert kinds(kept) == ["unneeded_blob"]  # too young to remove
+    assert kept.ok and len(kept.garbage) == 1  # too young to remove
     assert store.has(digest)
-    assert collection_verify(repair=True, grace_seconds=0).ok
+    cleaned = collection_verify(repair=True, grace_seconds=0)
+    assert cleaned.ok and cleaned.garbage == []
     assert not store.has(digest)
     needed = set(VersionFile.objects.values_list("blob_hash", flat=True))
     assert needed <= set(store.all_digests())

@@ -58,15 +58,23 @@ class LimitedUploadHandler(TemporaryFileUploadHandler):
 
 
 def import_upload(
-    upload: TemporaryUploadedFile, *, collection: str, dry_run: bool, source_text: str
+    upload: TemporaryUploadedFile,
+    *,
+    collection: str,
+    dry_run: bool,
+    source_text: str,
+    remote: bool | None = None,
 ) -> ImportReport:
-    """Import an archive uploaded through the API or the admin with the import service."""
+    """Import an archive uploaded through the API or the admin with the import service. The
+    remote entries of an uploaded marketplace are fetched only when asked, and guarded."""
     return import_archive(
         Path(upload.temporary_file_path()),
         filename=Path(upload.name or "upload").name,
         collection=collection,
         dry_run=dry_run,
         source_text=source_text,
+        remote=remote,
+        guard=RemoteGuard.from_settings(),
     )
 
 

@@ -184,6 +184,7 @@ class ImportView(APIView):
                 collection=data["collection"],
                 dry_run=data["dry_run"],
                 source_text=f"upload:{upload.name}",
+                remote=data["remote"],
             )
         return _import_response(report, dry_run=data["dry_run"])
 

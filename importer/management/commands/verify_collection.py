@@ -14,7 +14,8 @@ from skillmeat_site.cli import SkillmeatCommand
 class Command(SkillmeatCommand):
     help = (
         "Check blobs (present, re-hashing to their names), versions (files rebuild to their "
-        "hash) and views (equal to the latest versions); list unneeded blobs and leftovers."
+        "hash) and views (equal to the latest versions); list leftovers, and garbage "
+        "(blobs no version refers to) for information."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -22,12 +23,14 @@ class Command(SkillmeatCommand):
         parser.add_argument(
             "--repair",
             action="store_true",
-            help="Rebuild views, set corrupted blobs aside, remove unneeded blobs and leftovers.",
+            help="Rebuild views, set corrupted blobs aside, remove garbage and leftovers older "
+            "than the grace period.",
         )
         parser.add_argument(
             "--grace-seconds",
             type=int,
-            help="Age before repair removes unneeded blobs and leftovers.",
+            help="Age before repair removes garbage and leftovers (default: "
+            "SKILLMEAT_REPAIR_GRACE_SECONDS, 3600).",
         )
         parser.add_argument("--json", action="store_true")
 
@@ -45,6 +48,11 @@ class Command(SkillmeatCommand):
             for problem in report.problems:
                 versions = f" (versions: {', '.join(problem.versions)})" if problem.versions else ""
                 self.stdout.write(f"{problem.kind}: {problem.path}: {problem.message}{versions}")
+            if report.garbage:
+                self.stdout.write(
+                    f"garbage: {len(report.garbage)} blob(s), {report.garbage_bytes} bytes that "
+                    "no version refers to (--repair removes those older than the grace period)"
+                )
             checked = report.checked
             counts = (
                 f"checked {checked['blobs']} blobs, {checked['versions']} versions, "
