@@ -130,8 +130,15 @@ def blob_hash_for(
     """The blob hash of a file that declares MCP servers is masked for readers."""
     if staff:
         return blob_hash
-    declaring = path.endswith(MCP_DECLARING_FILES) or path in version_metadata.get("mcp_files", ())
-    return MASK if artifact_type == "mcp" or declaring else blob_hash
+    return MASK if declares_mcp(path, version_metadata, artifact_type) else blob_hash
+
+
+def declares_mcp(path: str, version_metadata: Mapping[str, Any], artifact_type: str) -> bool:
+    """Whether a file's bytes declare MCP servers (an MCP server's own file, ``.mcp.json``,
+    ``plugin.json``, a file a manifest names in ``mcpServers``)."""
+    if artifact_type == "mcp" or path.endswith(MCP_DECLARING_FILES):
+        return True
+    return path in version_metadata.get("mcp_files", ())
 
 
 def source_for(source: str, *, staff: bool) -> str:

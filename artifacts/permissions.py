@@ -10,3 +10,13 @@ def can_import(user: Any) -> bool:
     if not (user and user.is_authenticated and user.is_active):
         return False
     return bool(user.is_staff or user.has_perm("artifacts.add_artifact"))
+
+
+CAN_DELETE_MESSAGE = "Deleting needs staff status or the artifacts.delete_artifact permission."
+
+
+def can_delete(user: Any) -> bool:
+    """Deleting (API, admin) needs staff status or the delete-artifact permission."""
+    if not (user and user.is_authenticated and user.is_active):
+        return False
+    return bool(user.is_staff or user.has_perm("artifacts.delete_artifact"))

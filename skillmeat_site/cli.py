@@ -22,6 +22,15 @@ class SkillmeatCommand(BaseCommand):
             sys.exit(1)
 
 
+class PluginVersionOption:
+    """Lets a command define ``--version HASH`` (Django's own --version prints Django's)."""
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> Any:
+        return super().create_parser(  # type: ignore[misc]
+            prog_name, subcommand, conflict_handler="resolve", **kwargs
+        )
+
+
 def _silence_stdout() -> None:
     """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
     devnull = os.open(os.devnull, os.O_WRONLY)

@@ -38,7 +38,8 @@ def api_exception_handler(error: Exception, context: dict[str, Any]) -> Response
             error.code,
             [{"path": error.path, "rule": error.rule, "message": error.message}],
         )
-        return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        code = status.HTTP_409_CONFLICT if error.code == "conflict" else status.HTTP_400_BAD_REQUEST
+        return Response(body, status=code)
     if isinstance(error, HashReferenceError):
         errors = [
             {"path": error.reference[:80], "rule": "bad_hash_reference", "message": str(error)}

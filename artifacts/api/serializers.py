@@ -29,7 +29,7 @@ from importer.results import DedupDecision
 DECISIONS = [(d.value, d.value) for d in DedupDecision]
 
 
-def _is_staff(context: dict[str, Any]) -> bool:
+def is_staff(context: dict[str, Any]) -> bool:
     request = context.get("request")
     return bool(request and request.user and request.user.is_staff)
 
@@ -73,7 +73,7 @@ class ArtifactSerializer(serializers.ModelSerializer):
     def get_configuration(self, row: Mapping[str, Any]) -> Any:
         if row["type"] != ArtifactType.MCP:
             return None
-        return configuration_for(row["latest_metadata"], staff=_is_staff(self.context))
+        return configuration_for(row["latest_metadata"], staff=is_staff(self.context))
 
     def to_representation(self, row: Mapping[str, Any]) -> dict[str, Any]:
         # Built directly from a row of selectors.artifact_rows(): for 1,000 artifacts DRF's
@@ -85,7 +85,7 @@ class ArtifactSerializer(serializers.ModelSerializer):
             "type": row["type"],
             "name": row["name"],
             "latest_version_hash": hash_for(
-                row["latest_hash"], row["type"], staff=_is_staff(self.context)
+                row["latest_hash"], row["type"], staff=is_staff(self.context)
             ),
             "latest_version_id": str(latest_id) if latest_id else None,
             "configuration": self.get_configuration(row),
@@ -156,7 +156,7 @@ class VersionSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OriginSerializer(allow_null=True))
     def get_origin(self, version: Version) -> Any:
-        return origin_for(version.origin, staff=_is_staff(self.context))
+        return origin_for(version.origin, staff=is_staff(self.context))
 
     def get_is_latest(self, version: Version) -> bool:
         return version.artifact.latest_version_id == version.pk
@@ -165,7 +165,7 @@ class VersionSerializer(serializers.ModelSerializer):
         """Readers who are not staff see no MCP content hash, no blob hash of a file that
         declares MCP servers, and no server path."""
         document = super().to_representation(version)
-        staff = _is_staff(self.context)
+        staff = is_staff(self.context)
         if staff:
             return document
         artifact_type = version.artifact.type
@@ -186,7 +186,7 @@ class VersionSerializer(serializers.ModelSerializer):
         metadata = dict(version.metadata or {})
         if "configuration" in metadata:
             metadata["configuration"] = configuration_for(
-                version.metadata, staff=_is_staff(self.context)
+                version.metadata, staff=is_staff(self.context)
             )
         return metadata
 
@@ -226,7 +226,7 @@ class AssociationsSerializer(serializers.Serializer):
         """Pinned and current hashes are the child's: masked for readers when the child is an
         MCP server (the queried artifact for parents, each item for children)."""
         document = super().to_representation(associations)
-        staff = _is_staff(self.context)
+        staff = is_staff(self.context)
         for item in document["parents"]:
             _mask_item_hashes(item, self.context.get("artifact_type", ""), staff=staff)
         for item in document["children"]:

@@ -4,6 +4,7 @@ from django.urls import re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from artifacts.api.lifecycle import VersionViewSet
 from artifacts.api.updates import UpdatesView
 from artifacts.api.views import ArtifactViewSet, CollectionViewSet, DocsView, ImportView
 from deploy.api import DeploymentViewSet, ProjectStatusView
@@ -22,6 +23,7 @@ class OptionalSlashRouter(DefaultRouter):
 router = OptionalSlashRouter()
 router.register("collections", CollectionViewSet, basename="collection")
 router.register("artifacts", ArtifactViewSet, basename="artifact")
+router.register("versions", VersionViewSet, basename="version")
 router.register("deployments", DeploymentViewSet, basename="deployment")
 
 urlpatterns = [

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from artifacts import selectors
-from artifacts.api import examples
+from artifacts.api import examples, lifecycle
 from artifacts.api.errors import error_body
 from artifacts.api.filters import ArtifactFilter
 from artifacts.api.serializers import (
@@ -77,11 +77,21 @@ class ArtifactViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ArtifactSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = ArtifactFilter
+    permission_classes = [permissions.IsAuthenticated, lifecycle.CanDelete]
 
     def get_queryset(self) -> QuerySet:
         if self.action in ("list", "retrieve"):
             return selectors.artifact_rows()
         return Artifact.objects.all()
+
+    @lifecycle.DELETE_ARTIFACT_SCHEMA
+    def destroy(self, request: Request, pk: str | None = None) -> Response:
+        return lifecycle.delete_artifact(request, self.get_object())
+
+    @lifecycle.DIFF_SCHEMA
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def diff(self, request: Request, pk: str | None = None) -> Response:
+        return lifecycle.diff_response(request, self.get_object())
 
     @extend_schema(
         summary="The versions of an artifact, newest first", responses=VersionSerializer(many=True)

@@ -40,12 +40,3 @@ def add_place_arguments(parser: Any, *, project_help: str = "The project folder.
         help="user: the user's skills folder ($CLAUDE_CONFIG_DIR/skills or ~/.claude/skills), "
         "for all of the user's projects.",
     )
-
-
-class PluginVersionOption:
-    """Lets a command define ``--version HASH`` (Django's own --version prints Django's)."""
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> Any:
-        return super().create_parser(  # type: ignore[misc]
-            prog_name, subcommand, conflict_handler="resolve", **kwargs
-        )

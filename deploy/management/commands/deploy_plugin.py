@@ -8,7 +8,6 @@ from django.core.management.base import CommandParser
 from artifacts.hashrefs import HashReferenceError
 from artifacts.models import DEFAULT_COLLECTION
 from deploy.management.commands._output import (
-    PluginVersionOption,
     add_place_arguments,
     fail,
     print_json,
@@ -16,7 +15,7 @@ from deploy.management.commands._output import (
 )
 from deploy.services import ModifiedInProject, deploy_from_lock, plugin_deploy
 from importer.errors import ImportError_
-from skillmeat_site.cli import SkillmeatCommand
+from skillmeat_site.cli import PluginVersionOption, SkillmeatCommand
 
 
 class Command(PluginVersionOption, SkillmeatCommand):

@@ -8,10 +8,10 @@ from django.core.management.base import CommandParser
 from artifacts.hashrefs import HashReferenceError
 from artifacts.models import DEFAULT_COLLECTION
 from deploy.export import plugin_export
-from deploy.management.commands._output import PluginVersionOption, fail, usage_error
+from deploy.management.commands._output import fail, usage_error
 from deploy.services import find_plugin, plugin_version
 from importer.errors import ImportError_
-from skillmeat_site.cli import SkillmeatCommand
+from skillmeat_site.cli import PluginVersionOption, SkillmeatCommand
 
 
 class Command(PluginVersionOption, SkillmeatCommand):

@@ -12,10 +12,10 @@ from artifacts.hashrefs import HashReferenceError, version_by_reference
 from artifacts.models import DEFAULT_COLLECTION, Artifact, ArtifactType, normalize_name
 from importer.errors import ImportError_
 from importer.removal import RemovalReport, remove_artifact, remove_version
-from skillmeat_site.cli import SkillmeatCommand
+from skillmeat_site.cli import PluginVersionOption, SkillmeatCommand
 
 
-class Command(SkillmeatCommand):
+class Command(PluginVersionOption, SkillmeatCommand):
     help = (
         "Delete an artifact with its versions, or one version (--version). Children of a "
         "plugin stay unless --with-children; a pinned child or version is refused; a deployed "
@@ -26,7 +26,9 @@ class Command(SkillmeatCommand):
         parser.add_argument("type", choices=ArtifactType.values)
         parser.add_argument("name")
         parser.add_argument("--collection", default=DEFAULT_COLLECTION)
-        parser.add_argument("--version", help="Delete only this version (a hash or 8+ hex).")
+        parser.add_argument(
+            "--version", dest="version", help="Delete only this version (a hash or 8+ hex)."
+        )
         parser.add_argument(
             "--with-children",
             action="store_true",
