@@ -1,11 +1,14 @@
 """The admin's view of deployments: what was deployed where, in which mode, the plugin's state
 against its latest version, and each child's state now, in colour."""
 
+from typing import Any
+
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from artifacts.admin import ReadOnlyMixin, short_hash
+from artifacts.admin.display import MEDIA
 from deploy.models import DeployedItem, Deployment
 from deploy.places import recorded_place
 from deploy.services import place_status
@@ -63,6 +66,10 @@ class DeploymentAdmin(ReadOnlyMixin, admin.ModelAdmin):
     ]
     fields = readonly_fields
     inlines = [DeployedItemInline]
+
+    @property
+    def media(self) -> Any:
+        return super().media + MEDIA
 
     def _status(self, deployment: Deployment) -> dict | None:
         """The deployment's status, worked out once per page (two fields show it)."""

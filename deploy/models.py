@@ -38,7 +38,9 @@ class Deployment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.plugin.name} -> {self.project}"
+        parts = self.project.rstrip("/").split("/")
+        shown = self.project if len(parts) <= 3 else ".../" + "/".join(parts[-2:])
+        return f"{self.plugin.name} -> {shown}"
 
 
 class ItemKind(models.TextChoices):

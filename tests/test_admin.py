@@ -97,13 +97,22 @@ def test_pages_load_in_a_constant_number_of_queries(make_tree, admin_client):
     pages = {}
     for size in (5, 50):
         import_paths([make_tree(synthetic_plugin(f"p{size}", size))])
+        first = Artifact.objects.get(type="plugin", name=f"p{size}").latest_version
+        import_paths([make_tree(synthetic_plugin(f"p{size}", size, variant="b"))])
         plugin = Artifact.objects.get(type="plugin", name=f"p{size}")
         child = Artifact.objects.filter(type="command", name__startswith=f"p{size}-").first()
+        version = plugin.latest_version
+        a_file = version.files.order_by("path").first().path
         pages[size] = [
             "/admin/artifacts/artifact/",
+            "/admin/artifacts/artifact/?type__exact=plugin&drift=drifted",
             change_url(plugin),
             change_url(child),
-            f"/admin/artifacts/version/{plugin.latest_version_id}/change/",
+            f"/admin/artifacts/version/{version.pk}/change/",
+            f"/admin/artifacts/version/{version.pk}/files/{a_file}",
+            f"/admin/artifacts/version/{first.pk}/diff/{version.pk}/",
+            "/admin/artifacts/version/",
+            "/admin/artifacts/importrecord/",
         ]
     for url in pages[5]:  # warm the process-wide caches (content types) first
         count_queries(admin_client, url)
