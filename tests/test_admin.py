@@ -149,3 +149,30 @@ def test_the_import_page_takes_a_remote_source_through_the_guard(
     neither = admin_client.post("/admin/artifacts/artifact/import/", {"collection": "default"})
     assert b"Give an archive or a remote source" in neither.content
     assert Artifact.objects.filter(type="plugin").count() == 1
+
+
+def test_the_import_page_never_creates_a_collection_by_a_typo(admin_client, tmp_path):
+    from artifacts.models import Collection
+
+    archive = make_zip(tmp_path / "kit.zip", {f"kit/{k}": v for k, v in full_plugin("kit").items()})
+    with archive.open("rb") as handle:
+        typo = admin_client.post(
+            "/admin/artifacts/artifact/import/", {"file": handle, "collection": "defualt"}
+        )
+    assert b"Select a valid choice" in typo.content
+    assert not Collection.objects.filter(name="defualt").exists()
+    with archive.open("rb") as handle:
+        named = admin_client.post(
+            "/admin/artifacts/artifact/import/",
+            {"file": handle, "collection": "default", "new_collection": "team", "dry_run": "on"},
+        )
+    assert b"kit: CREATE_NEW_ARTIFACT (dry run)" in named.content
+    assert not Collection.objects.filter(name="team").exists(), "a dry run writes nothing"
+    confirm = named.context["confirm"]
+    done = admin_client.post("/admin/artifacts/artifact/import/", {"confirm": confirm})
+    assert b"kit: CREATE_NEW_ARTIFACT" in done.content
+    assert Artifact.objects.get(type="plugin", name="kit").collection.name == "team"
+    again = admin_client.post("/admin/artifacts/artifact/import/", {"confirm": confirm})
+    assert b"The checked upload is gone" in again.content
+    forged = admin_client.post("/admin/artifacts/artifact/import/", {"confirm": "x" + confirm})
+    assert b"not valid" in forged.content
