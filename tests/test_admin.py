@@ -176,3 +176,19 @@ def test_the_import_page_never_creates_a_collection_by_a_typo(admin_client, tmp_
     assert b"The checked upload is gone" in again.content
     forged = admin_client.post("/admin/artifacts/artifact/import/", {"confirm": "x" + confirm})
     assert b"not valid" in forged.content
+
+
+def test_the_plugin_list_counts_children_and_drift(make_tree, admin_client):
+    from artifacts.admin.artifact import annotate_counts
+
+    import_paths([make_tree(full_plugin())])
+    import_paths(
+        [make_tree({".claude-plugin/plugin.json": manifest("other"), "commands/greet.md": "x"})]
+    )
+    counts = {
+        a.name: (a.child_total, a.drift_total)
+        for a in annotate_counts(Artifact.objects.filter(type="plugin"))
+    }
+    assert counts == {"toolbox": (8, 1), "other": (1, 0)}
+    page = admin_client.get("/admin/artifacts/artifact/?type__exact=plugin&drift=drifted")
+    assert b"toolbox" in page.content and b">other<" not in page.content

@@ -43,7 +43,7 @@ from importer.updates import check_updates
 
 
 def _count(associations: QuerySet) -> Coalesce:
-    counted = associations.values("parent_version").annotate(n=Count("pk")).values("n")
+    counted = associations.order_by().values("parent_version").annotate(n=Count("pk")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
