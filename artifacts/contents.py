@@ -5,12 +5,11 @@ counts), a unified diff for text files capped in size, binary files named as suc
 import difflib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from artifacts.masking import declares_mcp
 from artifacts.models import Version, VersionFile
-from importer.storage import BlobStore
+from blobstore import blob_store
 
 MAX_DIFF_CHARACTERS = 64 * 1024  # of one file's unified diff
 MAX_DIFFED_BYTES = 1024 * 1024  # of each side: larger text files are diffed on their start
@@ -43,8 +42,10 @@ def is_text(data: bytes) -> bool:
     return True
 
 
-def blob_path(version_file: VersionFile) -> Path:
-    return BlobStore().path_for(version_file.blob_hash)
+def read_start(version_file: VersionFile, size: int) -> bytes:
+    """The first ``size`` bytes of a file of a version (one read from the blob store)."""
+    with blob_store().open(version_file.blob_hash) as blob:
+        return blob.read(size)
 
 
 def version_diff(old: Version, new: Version, *, staff: bool) -> list[FileChange]:
@@ -108,8 +109,7 @@ def _lines(data: bytes) -> list[str]:
 def _read(version_file: VersionFile | None) -> bytes:
     if version_file is None:
         return b""
-    with blob_path(version_file).open("rb") as stream:
-        return stream.read(MAX_DIFFED_BYTES + 1)
+    return read_start(version_file, MAX_DIFFED_BYTES + 1)
 
 
 def _mode(version_file: VersionFile | None) -> str | None:

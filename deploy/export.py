@@ -11,8 +11,8 @@ import zipfile
 from pathlib import Path
 
 from artifacts.models import Version, VersionFile, version_label
+from blobstore import BlobStore, blob_store
 from importer.errors import Rule, ValidationFailed
-from importer.storage import BlobStore
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 UNIX = 3
@@ -20,7 +20,7 @@ UNIX = 3
 
 def plugin_export(*, version: Version, output: Path, store: BlobStore | None = None) -> Path:
     """Write ``version``'s files to ``output`` (.zip, .tar.gz or .tgz), atomically."""
-    store = store or BlobStore()
+    store = store or blob_store()
     name = output.name.lower()
     if not name.endswith((".zip", ".tar.gz", ".tgz")):
         raise ValidationFailed(

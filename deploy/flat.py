@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from artifacts.models import Artifact, ArtifactType, Version, normalize_name
+from blobstore import BlobStore
 from deploy.models import DeployedItem, ItemKind
 from deploy.plugin_mode import version_origin
 from deploy.safety import DeployRefused, read_project_settings
 from deploy.targets import MCP_FILE, DeploymentPlan, Target
 from importer.errors import ImportError_
 from importer.hashing import hash_mcp_config
-from importer.storage import BlobStore
 
 MANIFEST = ".claude-plugin/plugin.json"
 PLUGIN_VARIABLES = (b"${CLAUDE_PLUGIN_ROOT}", b"${CLAUDE_PLUGIN_DATA}")

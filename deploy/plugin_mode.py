@@ -23,13 +23,14 @@ from artifacts.models import (
     Version,
     normalize_name,
 )
+from blobstore import BlobStore
 from deploy.lockfile import read_lock, write_lock
 from deploy.models import DeployedItem, Deployment, ItemKind
 from deploy.places import Place
 from deploy.safety import ModifiedInProject, check_project_paths
 from importer.errors import ImportError_
 from importer.hashing import MODE_REGULAR, TreeFile, hash_bytes, hash_file, tree_hash
-from importer.storage import BlobStore, rebuild_files
+from importer.storage import rebuild_files
 
 MANIFEST = ".claude-plugin/plugin.json"
 MODE = "plugin"

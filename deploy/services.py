@@ -23,6 +23,7 @@ from artifacts.models import (
     normalize_name,
     version_label,
 )
+from blobstore import BlobStore, blob_store
 from deploy.flat import (
     check_claims,
     claims_of_others,
@@ -59,7 +60,7 @@ from deploy.targets import (
 )
 from importer.errors import ImportError_, Rule, ValidationFailed
 from importer.hashing import hash_mcp_config
-from importer.storage import BlobStore, rebuild_files
+from importer.storage import rebuild_files
 
 SUPPORTED_PLATFORMS = ("claude-code",)
 MODE_FLAT = "flat"
@@ -174,7 +175,7 @@ def plugin_deploy(
     check_platform(platform)
     place = _place(scope, project, mode)
     root = place.root
-    store = store or BlobStore()
+    store = store or blob_store()
     plugin = find_plugin(name, collection)
     chosen = plugin_version(plugin, version)
     if mode == MODE_PLUGIN:

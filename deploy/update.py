@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from artifacts.models import ArtifactType, normalize_name
+from blobstore import BlobStore
 from deploy.lockfile import read_lock
 from deploy.models import Deployment
 from deploy.places import project_place
 from deploy.plugin_mode import latest_pins
 from deploy.services import plugin_deploy, project_key, status_document
-from importer.storage import BlobStore
 
 
 @dataclass(frozen=True)

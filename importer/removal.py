@@ -12,11 +12,12 @@ from django.db import transaction
 from django.db.models import Q
 
 from artifacts.models import Artifact, ArtifactAssociation, ArtifactType, Version, version_label
+from blobstore import BlobStore, blob_store
 from deploy.models import DeployedItem, Deployment
 from importer.errors import ImportError_
 from importer.hashing import TreeFile
 from importer.locking import import_lock
-from importer.storage import BlobStore, ViewWriter
+from importer.storage import ViewWriter
 
 
 class RemovalRefused(ImportError_):
@@ -61,7 +62,7 @@ def remove_version(version: Version, *, force: bool = False) -> RemovalReport:
 class _Removal:
     force: bool
     report: RemovalReport = field(default_factory=RemovalReport)
-    store: BlobStore = field(default_factory=BlobStore)
+    store: BlobStore = field(default_factory=blob_store)
     writers: dict[str, ViewWriter] = field(default_factory=dict)
 
     def run(self, work: Any) -> RemovalReport:

@@ -30,6 +30,7 @@ from artifacts.models import (
     VersionFile,
     normalize_name,
 )
+from blobstore import BlobStore, blob_store
 from importer import telemetry
 from importer.archive import is_archive, unpacked
 from importer.dedup import Candidate, PlannedState, Resolution, name_conflicts, resolve
@@ -51,7 +52,7 @@ from importer.results import (
     Skipped,
 )
 from importer.sources import Detection, PluginSource, RemoteEntry, detect_directory
-from importer.storage import BlobStore, StagingArea, ViewWriter
+from importer.storage import StagingArea, ViewWriter
 from importer.writer import StepHook, write_rows
 
 # A writer that bypassed the import lock can make a constraint fire; the transaction is then
@@ -85,7 +86,7 @@ class ImportOptions:
 
     def __post_init__(self) -> None:
         check_name(self.collection, kind="collection", where="--collection")
-        self.store = self.store or BlobStore()
+        self.store = self.store or blob_store()
         self.limits = self.limits or Limits.from_settings()
 
     @property

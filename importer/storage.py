@@ -1,9 +1,6 @@
-"""The storage root (DESIGN section 6): the content-addressed blob store under ``objects/``
-and the staging area under ``tmp/`` where an import copies the bytes it hashes.
-
-Every blob is written to a temporary path on the same filesystem, fsynced, then linked into
-place (a link never replaces an existing blob), and made read-only.
-"""
+"""The local side of the storage root (DESIGN section 6): the staging area under ``tmp/``
+where an import copies the bytes it hashes, and the type-folder views under ``collections/``.
+The blobs themselves are in the blob store (``blobstore``), local or in a bucket."""
 
 import contextlib
 import os
@@ -16,161 +13,19 @@ from typing import BinaryIO
 
 from django.conf import settings
 
-from artifacts.models import HASH_LENGTH, TYPE_PLURALS, ArtifactType
-from importer.errors import Rule, StorageFailed
+from artifacts.models import TYPE_PLURALS, ArtifactType
+from blobstore import BlobStore
 from importer.hashing import Limits, TreeFile, hash_bytes, hash_file, hash_stream
-
-BLOB_MODE = 0o444
 
 
 def storage_root() -> Path:
     return Path(settings.SKILLMEAT_HOME)
 
 
-def fsync_directory(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-class BlobStore:
-    """Every file's bytes stored once, by SHA-256, at ``objects/<2 hex>/<62 hex>``."""
-
-    def __init__(self, root: Path | None = None) -> None:
-        self.root = Path(root) if root is not None else storage_root()
-        self.objects = self.root / "objects"
-        self.tmp = self.root / "tmp"
-
-    def path_for(self, digest: str) -> Path:
-        return self.objects / digest[:2] / digest[2:]
-
-    def has(self, digest: str) -> bool:
-        return self.path_for(digest).is_file()
-
-    def missing(self, digests: Iterable[str]) -> set[str]:
-        return {digest for digest in digests if not self.has(digest)}
-
-    def require(self, digests: Iterable[str], *, needed_by: str) -> None:
-        """Refuse, before anything is written, to rebuild from blobs the store lacks."""
-        missing = sorted(self.missing(digests))
-        if missing:
-            raise StorageFailed(
-                f"{len(missing)} blob(s) of {needed_by} are missing from the store "
-                f"(first: {missing[0]}); run verify_collection to see what is damaged",
-                path=needed_by,
-                rule=Rule.MISSING_BLOB,
-            )
-
-    @contextlib.contextmanager
-    def open(self, digest: str) -> Iterator[BinaryIO]:
-        with self.path_for(digest).open("rb") as blob:
-            yield blob
-
-    def read(self, digest: str) -> bytes:
-        return self.path_for(digest).read_bytes()
-
-    def place(self, staged: Path, digest: str) -> bool:
-        """Put a staged file (already holding ``digest``'s bytes) in place.
-
-        Returns True when the blob is new, False when the store already had it. The staged
-        file is consumed either way. The caller fsyncs the touched folders (see put_many).
-        """
-        target = self.path_for(digest)
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fsync_file(staged)
-            os.chmod(staged, BLOB_MODE)
-            return self._link(staged, target)
-        except OSError as error:
-            raise StorageFailed(
-                f"cannot store blob: {error.strerror}", path=str(target), rule=Rule.STORAGE_FAILED
-            ) from error
-        finally:
-            staged.unlink(missing_ok=True)
-
-    @staticmethod
-    def _link(staged: Path, target: Path) -> bool:
-        try:
-            os.link(staged, target)
-        except FileExistsError:
-            return False
-        return True
-
-    def put_many(self, staged: dict[str, Path]) -> list[str]:
-        """Place several staged blobs; returns the digests that were new. On failure the
-        blobs this call added are removed again before the error propagates."""
-        added: list[str] = []
-        try:
-            for digest, path in staged.items():
-                if self.place(path, digest):
-                    added.append(digest)
-            for folder in {self.path_for(digest).parent for digest in added}:
-                fsync_directory(folder)
-            if added:
-                fsync_directory(self.objects)
-        except BaseException:
-            self.remove_many(added)
-            raise
-        return added
-
-    def put_bytes(self, data: bytes) -> tuple[str, bool]:
-        """Store bytes held in memory; returns (digest, whether it was new)."""
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=self.tmp, delete=False) as handle:
-            staged = Path(handle.name)
-            try:
-                handle.write(data)
-            except BaseException:
-                staged.unlink(missing_ok=True)
-                raise
-        digest = hash_bytes(data)
-        return digest, self.place(staged, digest)
-
-    def remove_many(self, digests: Iterable[str]) -> None:
-        """Delete blobs (taking back a failed import's writes), and folders left empty."""
-        for digest in digests:
-            path = self.path_for(digest)
-            path.unlink(missing_ok=True)
-            with contextlib.suppress(OSError):
-                path.parent.rmdir()
-
-    def all_digests(self) -> Iterator[str]:
-        for digest, _path in self.entries():
-            if digest is not None:
-                yield digest
-
-    def strays(self) -> Iterator[Path]:
-        """Entries under ``objects/`` that are not blobs (a file or folder someone put there)."""
-        for digest, path in self.entries():
-            if digest is None:
-                yield path
-
-    def entries(self) -> Iterator[tuple[str | None, Path]]:
-        """Every entry under ``objects/``: (digest, path) for a blob, (None, path) otherwise."""
-        if not self.objects.is_dir():
-            return
-        for folder in sorted(self.objects.iterdir()):
-            if not (folder.is_dir() and not folder.is_symlink() and _is_hex(folder.name, 2)):
-                yield None, folder
-                continue
-            for blob in sorted(folder.iterdir()):
-                regular = blob.is_file() and not blob.is_symlink()
-                is_blob = regular and _is_hex(blob.name, HASH_LENGTH - 2)
-                yield (folder.name + blob.name if is_blob else None), blob
-
-
-def _is_hex(name: str, length: int) -> bool:
-    return len(name) == length and all(c in "0123456789abcdef" for c in name)
+def views_enabled() -> bool:
+    """``SKILLMEAT_VIEWS=false``: nothing is written under ``collections/``, not even by
+    repair (the views are a local convenience; a team server shares a bucket instead)."""
+    return bool(getattr(settings, "SKILLMEAT_VIEWS", True))
 
 
 class StagingArea:
@@ -233,7 +88,8 @@ class StagingArea:
 
     def commit_blobs(self, digests: Iterable[str]) -> list[str]:
         """Store the staged blobs among ``digests`` that ``objects/`` lacks; returns the new."""
-        wanted = {d: self.blobs[d] for d in digests if d in self.blobs and not self.store.has(d)}
+        present = {d for d in digests if d in self.blobs}
+        wanted = {d: self.blobs[d] for d in self.store.missing(present)}
         return self.store.put_many(wanted)
 
     def cleanup(self) -> None:
@@ -269,6 +125,8 @@ class ViewWriter:
         self.pending: list[tuple[Path | None, Path]] = []  # None: the view goes away
 
     def stage(self, artifact_type: str, name: str, files: Iterable[TreeFile]) -> None:
+        if not views_enabled():
+            return
         staged = self.staging / str(len(self.pending))
         if is_directory_view(artifact_type):
             staged.mkdir()
@@ -280,6 +138,8 @@ class ViewWriter:
 
     def remove(self, artifact_type: str, name: str) -> None:
         """The view of a deleted artifact goes away when the rest is swapped in."""
+        if not views_enabled():
+            return
         self.pending.append((None, view_path(self.base, artifact_type, name)))
 
     def swap_all(self) -> list[str]:
@@ -325,5 +185,5 @@ def rebuild_files(store: BlobStore, files: Iterable[TreeFile], destination: Path
     for tree_file in files:
         target = destination / tree_file.path
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(store.path_for(tree_file.sha256), target)
+        store.copy_to(tree_file.sha256, target)
         os.chmod(target, tree_file.mode & 0o777)

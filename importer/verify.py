@@ -10,8 +10,6 @@ flight never loses a blob it wrote but has not committed yet. It never deletes a
 needs.
 """
 
-import contextlib
-import os
 import shutil
 import time
 from collections import defaultdict
@@ -23,11 +21,12 @@ from typing import Any
 from django.conf import settings
 
 from artifacts.models import TYPE_PLURALS, Artifact, ArtifactType, Collection, VersionFile
+from blobstore import BlobStore, Entry, blob_store
 from importer.errors import ImportError_, display_path
 from importer.hashing import TreeFile, hash_file, scan_tree, tree_hash
 from importer.locking import import_lock
 from importer.names import check_child_name, check_name
-from importer.storage import BlobStore, ViewWriter, is_directory_view, view_path
+from importer.storage import ViewWriter, is_directory_view, view_path, views_enabled
 
 SINGLE_FILE_TYPES = frozenset({ArtifactType.COMMAND, ArtifactType.AGENT, ArtifactType.MCP})
 
@@ -45,6 +44,7 @@ class Problem:
 @dataclass
 class VerifyReport:
     problems: list[Problem] = field(default_factory=list)
+    entries: dict[str, Entry] = field(default_factory=dict, repr=False)  # by name, for repair
     garbage: list[Problem] = field(default_factory=list)  # informational: never makes it fail
     repaired: list[str] = field(default_factory=list)
     checked: dict[str, int] = field(default_factory=dict)  # blobs, versions, views
@@ -80,13 +80,13 @@ class _Expected:
 def collection_verify(
     *, collection: str | None = None, repair: bool = False, grace_seconds: int | None = None
 ) -> VerifyReport:
-    store = BlobStore()
+    store = blob_store()
     grace = settings.SKILLMEAT_REPAIR_GRACE_SECONDS if grace_seconds is None else grace_seconds
     if not repair:
         return _check(store, collection, grace)
     with import_lock(store.root):
         found = _check(store, collection, grace)
-        repaired = _repair(store, [*found.problems, *found.garbage], collection, grace)
+        repaired = _repair(store, found, collection, grace)
         after = _check(store, collection, grace)
     after.repaired = repaired
     return after
@@ -113,7 +113,7 @@ def _expected(collection: str | None) -> _Expected:
     collections = (
         Collection.objects.filter(name=collection) if collection else Collection.objects.all()
     )
-    base = BlobStore().root / "collections"
+    base = blob_store().root / "collections"
     for artifact in Artifact.objects.filter(collection__in=collections).select_related(
         "collection"
     ):
@@ -171,38 +171,49 @@ def _version_problem(version: Any, files: list[VersionFile]) -> Problem | None:
 
 def _check(store: BlobStore, collection: str | None, grace: int) -> VerifyReport:
     expected = _expected(collection)
-    report = VerifyReport()
+    listing = list(store.entries())
+    report = VerifyReport(entries={entry.name: entry for entry in listing})
     report.checked = {
         "blobs": len(expected.blobs),
         "versions": expected.version_count,
         "views": len(expected.views),
     }
-    report.problems.extend(_blob_problems(store, expected.blobs))
-    report.problems.extend(_stray_objects(store))
+    blobs = {entry.digest: entry for entry in listing if entry.digest is not None}
+    report.problems.extend(_blob_problems(store, expected.blobs, blobs))
+    report.problems.extend(_stray_objects(listing))
     report.problems.extend(expected.version_problems)
-    report.problems.extend(_view_problems(expected.views))
-    report.problems.extend(_unexpected_views(store, expected.views, collection))
-    report.garbage.extend(_garbage(store, expected.blobs))
+    if views_enabled():
+        report.problems.extend(_view_problems(expected.views))
+        report.problems.extend(_unexpected_views(store, expected.views, collection))
+    report.garbage.extend(_garbage(expected.blobs, blobs))
     report.problems.extend(_leftovers(store, grace))
     return report
 
 
-def _blob_problems(store: BlobStore, blobs: dict[str, list[str]]) -> Iterable[Problem]:
-    for digest, versions in sorted(blobs.items()):
-        path = store.path_for(digest)
-        if not path.is_file():
+def _blob_problems(
+    store: BlobStore, needed: dict[str, list[str]], present: dict[str, Entry]
+) -> Iterable[Problem]:
+    for digest, versions in sorted(needed.items()):
+        entry = present.get(digest)
+        if entry is None:
             yield Problem(
-                "missing_blob", str(path), "a blob the database needs is missing", tuple(versions)
+                "missing_blob",
+                store.describe(digest),
+                "a blob the database needs is missing",
+                tuple(versions),
             )
             continue
-        actual, _ = hash_file(path)
+        actual = store.rehash(digest)
         if actual != digest:
-            yield Problem("corrupt_blob", str(path), f"its bytes hash to {actual}", tuple(versions))
+            yield Problem(
+                "corrupt_blob", entry.name, f"its bytes hash to {actual}", tuple(versions)
+            )
 
 
-def _stray_objects(store: BlobStore) -> Iterable[Problem]:
-    for path in store.strays():
-        yield Problem("stray_object", str(path), "not a blob: objects/ holds only blobs")
+def _stray_objects(listing: list[Entry]) -> Iterable[Problem]:
+    for entry in listing:
+        if entry.digest is None:
+            yield Problem("stray_object", entry.name, "not a blob: the store holds only blobs")
 
 
 def _view_hash(path: Path, artifact_type: str) -> str | None:
@@ -259,14 +270,10 @@ def _view_entries(folder: Path, artifact_type: str) -> Iterable[Path]:
     return sorted(p for p in folder.rglob(f"*{suffix}") if p.is_file())
 
 
-def _garbage(store: BlobStore, blobs: dict[str, list[str]]) -> Iterable[Problem]:
-    for digest in store.all_digests():
-        if digest not in blobs:
-            path = store.path_for(digest)
-            with contextlib.suppress(OSError):
-                yield Problem(
-                    "garbage", str(path), "no version refers to it", size=path.stat().st_size
-                )
+def _garbage(needed: dict[str, list[str]], present: dict[str, Entry]) -> Iterable[Problem]:
+    for digest, entry in sorted(present.items()):
+        if digest not in needed:
+            yield Problem("garbage", entry.name, "no version refers to it", size=entry.size)
 
 
 def _leftovers(store: BlobStore, grace: int) -> Iterable[Problem]:
@@ -281,22 +288,26 @@ def _leftovers(store: BlobStore, grace: int) -> Iterable[Problem]:
 # --- repair -------------------------------------------------------------------------------
 
 
-def _repair(
-    store: BlobStore, problems: list[Problem], collection: str | None, grace: int
-) -> list[str]:
+def _repair(store: BlobStore, found: VerifyReport, collection: str | None, grace: int) -> list[str]:
     repaired: list[str] = []
+    problems = [*found.problems, *found.garbage]
     views_to_rebuild = {p.path for p in problems if p.kind in ("missing_view", "stale_view")}
     if views_to_rebuild:
         repaired.extend(_rebuild_views(store, views_to_rebuild, collection))
     cutoff = time.time() - grace
     for problem in problems:
-        path = Path(problem.path)
-        if problem.kind == "garbage" and path.stat().st_mtime > cutoff:
+        entry = found.entries.get(problem.path)
+        if problem.kind == "garbage" and entry is not None and entry.modified > cutoff:
             continue  # too young: only garbage older than the grace period goes
-        action = _REPAIRS.get(problem.kind)
-        if action is not None:
-            action(store, path)
-            repaired.append(f"{problem.kind}: {problem.path}")
+        if entry is not None and problem.kind in ("corrupt_blob", "stray_object"):
+            store.quarantine(entry)
+        elif entry is not None and problem.kind == "garbage":
+            store.delete_entry(entry)
+        elif problem.kind in ("unexpected_view", "leftover"):
+            _delete(Path(problem.path))
+        else:
+            continue
+        repaired.append(f"{problem.kind}: {problem.path}")
     return repaired
 
 
@@ -320,24 +331,8 @@ def _rebuild_views(store: BlobStore, paths: set[str], collection: str | None) ->
     return rebuilt
 
 
-def _quarantine(store: BlobStore, path: Path) -> None:
-    """A corrupted blob is set aside (kept for inspection); presenting its bytes again heals it."""
-    target = store.root / "quarantine" / path.parent.name / path.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(path, target)
-
-
-def _delete(store: BlobStore, path: Path) -> None:
-    if path.is_dir():
+def _delete(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
     else:
         path.unlink(missing_ok=True)
-
-
-_REPAIRS = {
-    "corrupt_blob": _quarantine,
-    "stray_object": _quarantine,
-    "garbage": _delete,
-    "unexpected_view": _delete,
-    "leftover": _delete,
-}

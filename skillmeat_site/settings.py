@@ -123,6 +123,18 @@ SKILLMEAT_MAX_DEPTH = env.int("SKILLMEAT_MAX_DEPTH", default=32)
 # than this (an import running right now may still need them).
 SKILLMEAT_REPAIR_GRACE_SECONDS = env.int("SKILLMEAT_REPAIR_GRACE_SECONDS", default=3600)
 
+# Object storage (DESIGN section 6): "" keeps blobs in $SKILLMEAT_HOME/objects; s3://bucket/prefix
+# keeps them in an S3-compatible bucket (credentials and endpoint: the AWS_* settings below).
+SKILLMEAT_BLOB_STORAGE = env.str("SKILLMEAT_BLOB_STORAGE", default="")
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default=None)
+AWS_S3_REGION_NAME = env.str(
+    "AWS_S3_REGION_NAME", default=env.str("AWS_DEFAULT_REGION", default=None)
+)
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default=None)
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default=None)
+# The type-folder views under collections/ (a local convenience; off on a team server).
+SKILLMEAT_VIEWS = env.bool("SKILLMEAT_VIEWS", default=True)
+
 # Remote sources (DESIGN section 11): git repositories and archive URLs.
 SKILLMEAT_FETCH_TIMEOUT = env.float("SKILLMEAT_FETCH_TIMEOUT", default=120.0)
 # Fetch the remote entries of a local marketplace without --remote.

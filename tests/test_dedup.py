@@ -4,10 +4,11 @@ import pytest
 
 from artifacts.models import Artifact, ArtifactAssociation, VersionFile
 from artifacts.selectors import artifact_parents, plugin_children
+from blobstore import LocalBlobStore
 from importer.hashing import TreeFile, hash_directory, tree_hash
 from importer.results import DedupDecision
 from importer.services import import_paths
-from importer.storage import BlobStore, rebuild_files
+from importer.storage import rebuild_files
 from tests.plugins import full_plugin, manifest, row_counts, storage_snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -89,7 +90,7 @@ def rebuilt_hash(version, tmp_path):
         for f in VersionFile.objects.filter(version=version)
     ]
     destination = tmp_path / f"rebuilt-{version.pk}"
-    rebuild_files(BlobStore(), files, destination)
+    rebuild_files(LocalBlobStore(), files, destination)
     return hash_directory(destination), tree_hash(files)
 
 
@@ -135,7 +136,7 @@ def test_same_bytes_under_another_name_is_a_new_artifact_with_blobs_stored_once(
 ):
     root = make_tree(full_plugin())
     import_one(root)
-    blobs_before = set(BlobStore().all_digests())
+    blobs_before = set(LocalBlobStore().all_digests())
     twin = make_tree(
         {
             ".claude-plugin/plugin.json": manifest("twin"),
@@ -148,7 +149,7 @@ def test_same_bytes_under_another_name_is_a_new_artifact_with_blobs_stored_once(
     greet = Artifact.objects.get(name="greet")
     assert hello.latest_version.content_hash == greet.latest_version.content_hash
     # Only the twin plugin's manifest is a new blob.
-    assert set(BlobStore().all_digests()) - blobs_before == {
+    assert set(LocalBlobStore().all_digests()) - blobs_before == {
         f.blob_hash
         for f in VersionFile.objects.filter(
             path=".claude-plugin/plugin.json", version__artifact__name="twin"
@@ -188,7 +189,7 @@ def test_names_differing_only_in_case_are_the_same_artifact(make_tree):
 def test_a_deleted_blob_is_written_again_by_reimporting(make_tree, skillmeat_home):
     root = make_tree(full_plugin())
     import_one(root)
-    store = BlobStore()
+    store = LocalBlobStore()
     script = VersionFile.objects.filter(path="scripts/extract.py").first()
     blob = store.path_for(script.blob_hash)
     blob.unlink()

@@ -13,10 +13,10 @@ from artifacts.models import (
     Version,
     VersionFile,
 )
+from blobstore import LocalBlobStore
 from importer.hashing import hash_directory, hash_file, hash_mcp_config
 from importer.results import DedupDecision
 from importer.services import import_paths
-from importer.storage import BlobStore
 from tests.plugins import MCP_SERVERS, full_plugin, row_counts, sha256_of, storage_snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -85,7 +85,7 @@ def test_happy_path_rows_hashes_files_and_views(make_tree, skillmeat_home):
     assert (record.children_imported, record.children_reused) == (8, 0)
 
     # Every file of every version is in objects/, with the right bytes.
-    store = BlobStore()
+    store = LocalBlobStore()
     for version_file in VersionFile.objects.all():
         assert sha256_of(store.path_for(version_file.blob_hash)) == version_file.blob_hash
     # Executable scripts keep their mode in the version's files.

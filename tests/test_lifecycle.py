@@ -10,11 +10,11 @@ import time
 import pytest
 
 from artifacts.models import Artifact, ArtifactAssociation, Version, VersionFile
+from blobstore import LocalBlobStore
 from deploy.models import Deployment
 from deploy.services import plugin_deploy
 from importer.removal import RemovalRefused, remove_artifact, remove_version
 from importer.services import import_paths
-from importer.storage import BlobStore
 from importer.verify import collection_verify
 from tests.conftest import run_command
 from tests.plugins import database_snapshot, manifest
@@ -159,7 +159,7 @@ def test_the_command(two_plugins, project):
 def test_garbage_collection_removes_exactly_the_unreferenced_blobs_past_the_grace(
     two_plugins, settings
 ):
-    store = BlobStore()
+    store = LocalBlobStore()
     remove_artifact(get("plugin", "alpha"), with_children=True)
     needed = set(VersionFile.objects.values_list("blob_hash", flat=True))
     garbage = {g.path for g in collection_verify().garbage}
@@ -199,7 +199,7 @@ def test_garbage_collection_waits_for_an_import_in_flight(make_tree):
     importer.join(30)
     collector.join(30)
     assert result["import"].failed == []
-    store = BlobStore()
+    store = LocalBlobStore()
     needed = set(VersionFile.objects.values_list("blob_hash", flat=True))
     assert needed <= set(store.all_digests()), "no blob of the import was lost"
     assert result["report"].ok

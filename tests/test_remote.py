@@ -129,11 +129,11 @@ def test_tags_branches_and_commit_pins_select_the_content(git_host):
 
 
 def _command_text(content_hash):
-    from importer.storage import BlobStore
+    from blobstore import LocalBlobStore
 
     version = Version.objects.get(artifact__type="command", content_hash=content_hash)
     blob = version.files.get().blob_hash
-    return BlobStore().path_for(blob).read_text()
+    return LocalBlobStore().path_for(blob).read_text()
 
 
 def test_a_subfolder_imports_only_that_folder(git_host):
@@ -452,8 +452,8 @@ def test_git_runs_no_hooks_no_lfs_filters_and_no_submodules(git_host, tmp_path):
     assert not marker.exists(), "no hook ran"
     skill = Version.objects.get(artifact__type="skill")
     data = skill.files.get(path="data.bin")
-    from importer.storage import BlobStore
+    from blobstore import LocalBlobStore
 
-    assert BlobStore().path_for(data.blob_hash).read_text() == pointer
+    assert LocalBlobStore().path_for(data.blob_hash).read_text() == pointer
     plugin = Version.objects.get(artifact__type="plugin")
     assert not plugin.files.filter(path__startswith="vendor").exists()

@@ -6,10 +6,10 @@ import shutil
 import pytest
 
 from artifacts.models import Artifact, ImportRecord
+from blobstore import LocalBlobStore
 from importer.errors import Rule, StorageFailed
 from importer.results import DedupDecision
 from importer.services import import_paths
-from importer.storage import BlobStore
 from tests.plugins import database_snapshot, full_plugin, storage_snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,7 +31,7 @@ def fail_at(step_name, index=None):
     return hook
 
 
-class FailingBlobStore(BlobStore):
+class FailingBlobStore(LocalBlobStore):
     """A blob store whose Nth write fails, like a full disk."""
 
     def __init__(self, fail_on: int) -> None:
@@ -99,7 +99,7 @@ def test_a_failure_on_the_very_first_import_leaves_an_empty_store(make_tree, ski
     before = (database_snapshot(), storage_snapshot(skillmeat_home))
     report = import_paths([make_tree(full_plugin())], step=fail_at("commit"))
     assert_nothing_changed(report, before, skillmeat_home, "injected failure at commit")
-    assert list(BlobStore().all_digests()) == []
+    assert list(LocalBlobStore().all_digests()) == []
 
 
 def test_a_failed_rename_after_the_commit_keeps_the_data_and_reports_the_stale_view(

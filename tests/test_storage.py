@@ -6,13 +6,14 @@ import stat
 
 import pytest
 
+from blobstore import LocalBlobStore
 from importer.errors import StorageFailed, UnsafePath
 from importer.hashing import Limits
-from importer.storage import BlobStore, StagingArea
+from importer.storage import StagingArea
 
 
 def test_blob_path_layout(skillmeat_home):
-    store = BlobStore()
+    store = LocalBlobStore()
     digest, created = store.put_bytes(b"hello\n")
     assert created
     assert digest == hashlib.sha256(b"hello\n").hexdigest()
@@ -22,7 +23,7 @@ def test_blob_path_layout(skillmeat_home):
 
 
 def test_writing_twice_is_idempotent(skillmeat_home):
-    store = BlobStore()
+    store = LocalBlobStore()
     digest, _ = store.put_bytes(b"same bytes")
     before = store.path_for(digest).stat()
     again, created = store.put_bytes(b"same bytes")
@@ -35,7 +36,7 @@ def test_writing_twice_is_idempotent(skillmeat_home):
 def test_staging_keeps_the_bytes_it_hashed(tmp_path):
     source = tmp_path / "f.bin"
     source.write_bytes(b"x" * 3_000_000)
-    store = BlobStore()
+    store = LocalBlobStore()
     staging = StagingArea(store, "t")
     digest, size = staging.receive(source, Limits(), "f.bin")
     assert size == 3_000_000
@@ -65,7 +66,7 @@ class BrokenSource(io.RawIOBase):
 
 
 def test_a_failed_write_leaves_no_partial_file(skillmeat_home):
-    store = BlobStore()
+    store = LocalBlobStore()
     staging = StagingArea(store, "t")
     with pytest.raises(UnsafePath, match="read error") as caught:
         staging.receive_stream(BrokenSource(), Limits(), "broken")
@@ -76,7 +77,7 @@ def test_a_failed_write_leaves_no_partial_file(skillmeat_home):
 
 
 def test_a_failed_batch_removes_what_it_added(skillmeat_home):
-    store = BlobStore()
+    store = LocalBlobStore()
     staging = StagingArea(store, "t")
     first = staging.receive_bytes(b"first")
     second = staging.receive_bytes(b"second")

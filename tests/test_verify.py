@@ -13,8 +13,8 @@ from django.conf import settings
 from django.core.management import call_command
 
 from artifacts.models import Artifact, Collection, Version, VersionFile
+from blobstore import LocalBlobStore
 from importer.services import import_paths
-from importer.storage import BlobStore
 from importer.verify import collection_verify
 from tests.plugins import full_plugin, row_counts
 
@@ -28,7 +28,7 @@ def kinds(report):
 
 def blob_of(path):
     version_file = VersionFile.objects.filter(path=path).first()
-    return BlobStore().path_for(version_file.blob_hash)
+    return LocalBlobStore().path_for(version_file.blob_hash)
 
 
 def test_a_clean_collection_verifies(toolbox):
@@ -130,7 +130,7 @@ def test_a_stale_and_a_missing_view_are_rebuilt(toolbox, skillmeat_home):
 
 
 def test_garbage_is_informational_and_unexpected_views_are_problems(toolbox, skillmeat_home):
-    store = BlobStore()
+    store = LocalBlobStore()
     digest, _ = store.put_bytes(b"nobody needs me")
     (skillmeat_home / "collections/default/skills/ghost").mkdir()
     report = collection_verify()
@@ -192,4 +192,4 @@ def test_a_sigkilled_import_is_reported_and_repaired(toolbox, make_tree, subproc
         assert row_counts() == {**before, "ImportRecord": before["ImportRecord"]}
         assert plugin.versions.count() == 1
     needed = set(VersionFile.objects.values_list("blob_hash", flat=True))
-    assert needed <= set(BlobStore().all_digests())
+    assert needed <= set(LocalBlobStore().all_digests())

@@ -27,10 +27,10 @@ from artifacts.api.uploads import (
 from artifacts.models import DEFAULT_COLLECTION, Collection
 from artifacts.names import validate_name
 from artifacts.permissions import CAN_IMPORT_MESSAGE, can_import
+from blobstore import blob_store
 from importer.errors import ImportError_
 from importer.results import DedupDecision, ImportReport
 from importer.services import import_archive
-from importer.storage import BlobStore
 
 CONFIRM_SALT = "skillmeat.admin.import-confirm"
 CONFIRM_MAX_AGE = 3600  # seconds a dry run's upload is kept for its confirm step
@@ -193,7 +193,7 @@ def _keep_for_confirm(data: dict[str, Any], report: ImportReport) -> str | None:
         return signing.dumps({**kept, "url": data["url"]}, salt=CONFIRM_SALT)
     token = secrets.token_hex(16)
     name = Path(data["file"].name or "upload.zip").name
-    folder = BlobStore().tmp / f"pending-{token}"
+    folder = blob_store().tmp / f"pending-{token}"
     folder.mkdir(parents=True)
     shutil.copyfile(data["file"].temporary_file_path(), folder / name)
     return signing.dumps({**kept, "token": token, "name": name}, salt=CONFIRM_SALT)
@@ -209,7 +209,7 @@ def _confirmed(request: HttpRequest) -> tuple[ImportReport | None, str | None]:
     if "url" in kept:
         data = {**kept, "file": None, "dry_run": False, "target": kept["collection"]}
         return _run(request, data)
-    folder = BlobStore().tmp / f"pending-{kept['token']}"
+    folder = blob_store().tmp / f"pending-{kept['token']}"
     archive = folder / Path(kept["name"]).name
     if not archive.is_file():
         return None, "The checked upload is gone: upload it again."

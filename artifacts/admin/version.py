@@ -13,7 +13,7 @@ from django.utils.safestring import SafeString
 
 from artifacts import selectors
 from artifacts.admin.display import MEDIA, ReadOnlyMixin, children_rows, link_to, short_hash, table
-from artifacts.contents import blob_path, is_text, version_diff
+from artifacts.contents import is_text, read_start, version_diff
 from artifacts.models import ArtifactType, Version, VersionFile
 
 SHOWN_TEXT_BYTES = 1024 * 1024
@@ -167,8 +167,7 @@ class VersionAdmin(ReadOnlyMixin, admin.ModelAdmin):
         )
         if found is None:
             raise Http404("No such file in this version.")
-        with blob_path(found).open("rb") as stream:
-            data = stream.read(SHOWN_TEXT_BYTES + 1)
+        data = read_start(found, SHOWN_TEXT_BYTES + 1)
         text = is_text(data)
         return self._page(
             request,

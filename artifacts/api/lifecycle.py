@@ -15,10 +15,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from artifacts.api.serializers import ErrorSerializer, VersionSerializer, is_staff
-from artifacts.contents import blob_path, is_text, staff_only, version_diff
+from artifacts.contents import is_text, read_start, staff_only, version_diff
 from artifacts.hashrefs import version_by_reference
 from artifacts.models import Artifact, Version, VersionFile
 from artifacts.permissions import CAN_DELETE_MESSAGE, can_delete
+from blobstore import blob_store
 from importer.removal import RemovalReport, remove_artifact, remove_version
 
 DELETE_ERRORS = {401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
@@ -192,11 +193,11 @@ def file_response(request: Request, version_file: VersionFile) -> HttpResponse:
         response = HttpResponse(status=status.HTTP_304_NOT_MODIFIED)
         response["ETag"] = etag
         return response
-    path = blob_path(version_file)
-    with path.open("rb") as stream:
-        text = is_text(stream.read(8192))
+    text = is_text(read_start(version_file, 8192))
     name = version_file.path.rsplit("/", 1)[-1]
-    response = FileResponse(path.open("rb"), as_attachment=not text, filename=name)
+    stream = blob_store().stream(version_file.blob_hash)
+    response = FileResponse(stream, as_attachment=not text, filename=name)
+    response["Content-Length"] = str(version_file.size)
     response["Content-Type"] = "text/plain; charset=utf-8" if text else "application/octet-stream"
     response["ETag"] = etag
     response["Cache-Control"] = "private, max-age=0, must-revalidate"

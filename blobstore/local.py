@@ -1,0 +1,133 @@
+"""The local backend: ``$SKILLMEAT_HOME/objects/<2 hex>/<62 hex>``. Every blob is written to a
+temporary path on the same filesystem, fsynced (file and folder), linked into place (a link
+never replaces an existing blob) and made read-only."""
+
+import contextlib
+import os
+import shutil
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from blobstore.base import HASH_LENGTH, BlobStore, Entry, is_hex
+from importer.errors import Rule, StorageFailed
+
+BLOB_MODE = 0o444
+
+
+def fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalBlobStore(BlobStore):
+    def __init__(self, root: Path | None = None) -> None:
+        super().__init__(root)
+        self.objects = self.root / "objects"
+
+    def path_for(self, digest: str) -> Path:
+        return self.objects / digest[:2] / digest[2:]
+
+    def has(self, digest: str) -> bool:
+        return self.path_for(digest).is_file()
+
+    def stream(self, digest: str) -> BinaryIO:
+        return self.path_for(digest).open("rb")
+
+    def copy_to(self, digest: str, target: Path) -> None:
+        shutil.copyfile(self.path_for(digest), target)
+
+    def describe(self, digest: str) -> str:
+        return str(self.path_for(digest))
+
+    def place(self, staged: Path, digest: str) -> bool:
+        """Put one staged file in place; True when the blob is new. The caller fsyncs the
+        touched folders (see put_many)."""
+        target = self.path_for(digest)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fsync_file(staged)
+            os.chmod(staged, BLOB_MODE)
+            try:
+                os.link(staged, target)
+            except FileExistsError:
+                return False
+            return True
+        except OSError as error:
+            raise StorageFailed(
+                f"cannot store blob: {error.strerror}", path=str(target), rule=Rule.STORAGE_FAILED
+            ) from error
+        finally:
+            staged.unlink(missing_ok=True)
+
+    def put_many(self, staged: dict[str, Path]) -> list[str]:
+        added: list[str] = []
+        try:
+            for digest, path in staged.items():
+                if self.place(path, digest):
+                    added.append(digest)
+            for folder in {self.path_for(digest).parent for digest in added}:
+                fsync_directory(folder)
+            if added:
+                fsync_directory(self.objects)
+        except BaseException:
+            self.remove_many(added)
+            raise
+        return added
+
+    def remove_many(self, digests: Iterable[str]) -> None:
+        """Delete blobs (taking back a failed import's writes), and folders left empty."""
+        for digest in digests:
+            path = self.path_for(digest)
+            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()
+
+    def entries(self) -> Iterator[Entry]:
+        if not self.objects.is_dir():
+            return
+        for folder in sorted(self.objects.iterdir()):
+            if not (folder.is_dir() and not folder.is_symlink() and is_hex(folder.name, 2)):
+                yield _entry(folder, None)
+                continue
+            for blob in sorted(folder.iterdir()):
+                regular = blob.is_file() and not blob.is_symlink()
+                is_blob = regular and is_hex(blob.name, HASH_LENGTH - 2)
+                yield _entry(blob, folder.name + blob.name if is_blob else None)
+
+    def strays(self) -> Iterator[Path]:
+        for entry in self.entries():
+            if entry.digest is None:
+                yield Path(entry.name)
+
+    def quarantine(self, entry: Entry) -> None:
+        path = Path(entry.name)
+        target = self.root / "quarantine" / path.parent.name / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+
+    def delete_entry(self, entry: Entry) -> None:
+        path = Path(entry.name)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _entry(path: Path, digest: str | None) -> Entry:
+    try:
+        st = path.lstat()
+    except OSError:
+        return Entry(str(path), digest, 0, 0.0)
+    return Entry(str(path), digest, st.st_size, st.st_mtime)

@@ -1,0 +1,125 @@
+"""The S3-compatible backend (``SKILLMEAT_BLOB_STORAGE=s3://bucket/prefix``) through
+django-storages and boto3: keys ``<prefix>/<2 hex>/<62 hex>``, credentials and endpoint from the
+usual ``AWS_*`` settings (``AWS_S3_ENDPOINT_URL`` for stores other than AWS). A PUT that returned
+is durable, so a blob is stored before the commit that refers to it."""
+
+import functools
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
+
+from botocore.exceptions import BotoCoreError, ClientError
+from storages.backends.s3 import S3Storage
+
+from blobstore.base import HASH_LENGTH, BlobStore, Entry, is_hex
+from importer.errors import Rule, StorageFailed
+
+DELETE_BATCH = 1000
+
+
+@functools.cache
+def _storage(bucket: str, prefix: str) -> S3Storage:
+    return S3Storage(bucket_name=bucket, location=prefix, file_overwrite=True, default_acl=None)
+
+
+def parse_url(url: str) -> tuple[str, str]:
+    """``s3://bucket/some/prefix`` -> (``bucket``, ``some/prefix``)."""
+    parts = urlsplit(url)
+    if parts.scheme != "s3" or not parts.netloc:
+        raise ValueError(f"SKILLMEAT_BLOB_STORAGE must be s3://bucket[/prefix], not {url!r}")
+    return parts.netloc, parts.path.strip("/")
+
+
+class S3BlobStore(BlobStore):
+    def __init__(self, url: str, root: Path | None = None) -> None:
+        super().__init__(root)
+        self.bucket, self.prefix = parse_url(url)
+        self.storage = _storage(self.bucket, self.prefix)
+
+    @property
+    def client(self) -> Any:
+        return self.storage.connection.meta.client
+
+    def key(self, digest: str) -> str:
+        return self._key(f"{digest[:2]}/{digest[2:]}")
+
+    def _key(self, name: str) -> str:
+        return f"{self.prefix}/{name}" if self.prefix else name
+
+    def has(self, digest: str) -> bool:
+        return self.storage.exists(f"{digest[:2]}/{digest[2:]}")
+
+    def stream(self, digest: str) -> BinaryIO:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self.key(digest))
+        except ClientError as error:
+            raise FileNotFoundError(self.describe(digest)) from error
+        return response["Body"]
+
+    def copy_to(self, digest: str, target: Path) -> None:
+        self.client.download_file(self.bucket, self.key(digest), str(target))
+
+    def describe(self, digest: str) -> str:
+        return f"s3://{self.bucket}/{self.key(digest)}"
+
+    def put_many(self, staged: dict[str, Path]) -> list[str]:
+        added: list[str] = []
+        try:
+            for digest, path in staged.items():
+                try:
+                    if not self.has(digest):
+                        self.client.upload_file(str(path), self.bucket, self.key(digest))
+                        added.append(digest)
+                finally:
+                    path.unlink(missing_ok=True)
+        except (BotoCoreError, ClientError) as error:
+            self.remove_many(added)
+            raise StorageFailed(
+                f"cannot store blob: {error}", path=f"s3://{self.bucket}", rule=Rule.STORAGE_FAILED
+            ) from error
+        except BaseException:
+            self.remove_many(added)
+            raise
+        return added
+
+    def remove_many(self, digests: Iterable[str]) -> None:
+        self._delete_keys([self.key(d) for d in digests])
+
+    def _delete_keys(self, keys: list[str]) -> None:
+        for start in range(0, len(keys), DELETE_BATCH):
+            batch = [{"Key": key} for key in keys[start : start + DELETE_BATCH]]
+            self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+
+    def entries(self) -> Iterator[Entry]:
+        base = self._key("")
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=base
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                yield self._entry(item, item["Key"][len(base) :])
+
+    def _entry(self, item: dict[str, Any], name: str) -> Entry:
+        folder, _, rest = name.partition("/")
+        blob = is_hex(folder, 2) and is_hex(rest, HASH_LENGTH - 2)
+        return Entry(
+            name=f"s3://{self.bucket}/{item['Key']}",
+            digest=folder + rest if blob else None,
+            size=int(item.get("Size", 0)),
+            modified=item["LastModified"].timestamp(),
+        )
+
+    def _entry_key(self, entry: Entry) -> str:
+        return entry.name.removeprefix(f"s3://{self.bucket}/")
+
+    def quarantine(self, entry: Entry) -> None:
+        key = self._entry_key(entry)
+        aside = f"{self.prefix}-quarantine/{key[len(self._key('')) :]}"
+        self.client.copy_object(
+            Bucket=self.bucket, Key=aside, CopySource={"Bucket": self.bucket, "Key": key}
+        )
+        self._delete_keys([key])
+
+    def delete_entry(self, entry: Entry) -> None:
+        self._delete_keys([self._entry_key(entry)])
