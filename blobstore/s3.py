@@ -10,6 +10,7 @@ from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
 from storages.backends.s3 import S3Storage
 
 from blobstore.base import HASH_LENGTH, BlobStore, Entry, is_hex
@@ -19,8 +20,15 @@ DELETE_BATCH = 1000
 
 
 @functools.cache
-def _storage(bucket: str, prefix: str) -> S3Storage:
-    return S3Storage(bucket_name=bucket, location=prefix, file_overwrite=True, default_acl=None)
+def _storage(bucket: str, prefix: str, endpoint: str | None) -> S3Storage:
+    """One storage (and boto3 client) per bucket, prefix and endpoint in a process."""
+    return S3Storage(
+        bucket_name=bucket,
+        location=prefix,
+        endpoint_url=endpoint,
+        file_overwrite=True,
+        default_acl=None,
+    )
 
 
 def parse_url(url: str) -> tuple[str, str]:
@@ -35,7 +43,7 @@ class S3BlobStore(BlobStore):
     def __init__(self, url: str, root: Path | None = None) -> None:
         super().__init__(root)
         self.bucket, self.prefix = parse_url(url)
-        self.storage = _storage(self.bucket, self.prefix)
+        self.storage = _storage(self.bucket, self.prefix, settings.AWS_S3_ENDPOINT_URL)
 
     @property
     def client(self) -> Any:

@@ -152,3 +152,66 @@ def https_server(tmp_path, monkeypatch):
     server = ArchiveServer(ca)
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(tmp_path_factory):
+    """A real S3-compatible server on loopback: moto in server mode, one per test session."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1)
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise RuntimeError("moto_server did not start") from None
+            time.sleep(0.2)
+    yield endpoint
+    server.terminate()
+    server.wait(10)
+    log.close()
+
+
+@pytest.fixture
+def s3_bucket(moto_endpoint, settings, monkeypatch):
+    """A fresh bucket on the moto server, configured as the blob store; returns (client, name)."""
+    import uuid
+
+    import boto3
+
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    name = f"skillmeat-{uuid.uuid4().hex[:12]}"
+    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket=name)
+    settings.SKILLMEAT_BLOB_STORAGE = f"s3://{name}/blobs"
+    settings.AWS_S3_ENDPOINT_URL = moto_endpoint
+    settings.AWS_ACCESS_KEY_ID = "testing"
+    settings.AWS_SECRET_ACCESS_KEY = "testing"
+    settings.AWS_S3_REGION_NAME = "us-east-1"
+    return client, name
+
+
+def bucket_keys(client, name):
+    """Every key of a bucket with its bytes' ETag, for before/after comparisons."""
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=name)
+    return {item["Key"]: item["ETag"] for page in pages for item in page.get("Contents", [])}
