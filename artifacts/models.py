@@ -270,8 +270,18 @@ class ArtifactAssociation(models.Model):
 
 
 class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+
+
+FINAL_STATUSES = (ImportStatus.SUCCEEDED, ImportStatus.FAILED)
+
+
+class ImportKind(models.TextChoices):
+    PLUGIN = "plugin", "One plugin's import"
+    REQUEST = "request", "An import asked for through the API or the admin"
 
 
 class ImportRecord(models.Model):
@@ -290,10 +300,28 @@ class ImportRecord(models.Model):
         blank=True, null=True, help_text="Where this import fetched from (commit, digest)."
     )
     status = models.CharField(max_length=16, choices=ImportStatus.choices)
+    kind = models.CharField(max_length=16, choices=ImportKind.choices, default=ImportKind.PLUGIN)
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="plugin_records",
+        help_text="The queued import this plugin's import was part of.",
+    )
+    request = models.JSONField(
+        blank=True, null=True, help_text="What a queued import was asked to do (its upload, URL)."
+    )
+    result = models.JSONField(
+        blank=True, null=True, help_text="A queued import's outcome: results, skipped, failed."
+    )
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="A running import's last sign of life (its lease)."
+    )
     decision = models.CharField(max_length=32, blank=True, default="")
     started_at = models.DateTimeField()
-    finished_at = models.DateTimeField()
-    duration_ms = models.FloatField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.FloatField(default=0.0)
     children_imported = models.PositiveIntegerField(default=0)
     children_reused = models.PositiveIntegerField(default=0)
     warnings = models.JSONField(blank=True, default=list)

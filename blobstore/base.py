@@ -115,6 +115,19 @@ class BlobStore(ABC):
     @abstractmethod
     def remove_many(self, digests: Iterable[str]) -> None: ...
 
+    # --- uploads waiting for a worker ------------------------------------------------
+
+    @abstractmethod
+    def keep_upload(self, name: str, path: Path) -> str:
+        """Keep an uploaded file where every worker can read it; returns its location."""
+
+    @abstractmethod
+    def fetch_upload(self, location: str, target: Path) -> None:
+        """Copy a kept upload to a local file."""
+
+    @abstractmethod
+    def discard_upload(self, location: str) -> None: ...
+
     # --- listing (verify, garbage collection) -----------------------------------------
 
     @abstractmethod

@@ -86,6 +86,22 @@ class LocalBlobStore(BlobStore):
             raise
         return added
 
+    def keep_upload(self, name: str, path: Path) -> str:
+        """Under ``uploads/`` (not ``tmp/``, whose old entries repair removes)."""
+        target = self.root / "uploads" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+        return str(target)
+
+    def fetch_upload(self, location: str, target: Path) -> None:
+        shutil.copyfile(location, target)
+
+    def discard_upload(self, location: str) -> None:
+        kept = Path(location)
+        kept.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            kept.parent.rmdir()
+
     def remove_many(self, digests: Iterable[str]) -> None:
         """Delete blobs (taking back a failed import's writes), and folders left empty."""
         for digest in digests:

@@ -91,6 +91,19 @@ class S3BlobStore(BlobStore):
             raise
         return added
 
+    def keep_upload(self, name: str, path: Path) -> str:
+        """Under ``<prefix>-uploads/``, outside the blob keys."""
+        key = f"{self.prefix or 'blobs'}-uploads/{name}"
+        self.client.upload_file(str(path), self.bucket, key)
+        return f"s3://{self.bucket}/{key}"
+
+    def fetch_upload(self, location: str, target: Path) -> None:
+        key = location.removeprefix(f"s3://{self.bucket}/")
+        self.client.download_file(self.bucket, key, str(target))
+
+    def discard_upload(self, location: str) -> None:
+        self._delete_keys([location.removeprefix(f"s3://{self.bucket}/")])
+
     def remove_many(self, digests: Iterable[str]) -> None:
         self._delete_keys([self.key(d) for d in digests])
 

@@ -74,3 +74,32 @@ class ImportReport:
             "skipped": [asdict(item) for item in self.skipped],
             "failed": [asdict(item) for item in self.failed],
         }
+
+    def extend(self, other: "ImportReport") -> None:
+        self.results.extend(other.results)
+        self.skipped.extend(other.skipped)
+        self.failed.extend(other.failed)
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> "ImportReport":
+        """The report a queued import kept as JSON, as objects again."""
+        return cls(
+            results=[_result(item) for item in document.get("results", [])],
+            skipped=[Skipped(**item) for item in document.get("skipped", [])],
+            failed=[FailedImport(**item) for item in document.get("failed", [])],
+        )
+
+
+def _result(item: dict[str, Any]) -> ImportResult:
+    children = tuple(
+        ChildResult(**{**child, "decision": DedupDecision(child["decision"])})
+        for child in item.get("children", [])
+    )
+    return ImportResult(
+        **{
+            **item,
+            "decision": DedupDecision(item["decision"]),
+            "children": children,
+            "warnings": tuple(item.get("warnings", ())),
+        }
+    )

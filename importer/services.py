@@ -83,6 +83,7 @@ class ImportOptions:
     guard: RemoteGuard | None = None  # the API's and the admin's rules for remote sources
     fetch_timeout: float | None = None
     only: frozenset[str] | None = None  # import only these plugins of a marketplace (name keys)
+    parent_record: str | None = None  # the queued import's record this run belongs to
 
     def __post_init__(self) -> None:
         check_name(self.collection, kind="collection", where="--collection")
@@ -544,6 +545,7 @@ class _ImportRun:
             plugin_version=plugin.version,
             source=self.options.source_text or self.source.label,
             origin=self.source.origin.as_dict() if self.source.origin else None,
+            parent_id=self.options.parent_record,
             status=status,
             decision=plugin.decision.value,
             started_at=self.started_at,
@@ -658,6 +660,7 @@ def _record_failure(
             collection_name=options.collection,
             plugin_name=plugin_name,
             source=options.source_text or source,
+            parent_id=options.parent_record,
             status=ImportStatus.FAILED,
             started_at=started_at,
             finished_at=timezone.now(),

@@ -246,10 +246,7 @@ def import_updates(updates: Iterable[PluginUpdate]) -> ImportReport:
     report = ImportReport()
     for (collection, source), entries in _grouped(updates).items():
         only = frozenset(normalize_name(e) for e in entries) if entries else None
-        part = import_paths([source], collection=collection, remote=True, only=only)
-        report.results.extend(part.results)
-        report.skipped.extend(part.skipped)
-        report.failed.extend(part.failed)
+        report.extend(import_paths([source], collection=collection, remote=True, only=only))
     return report
 
 

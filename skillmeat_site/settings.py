@@ -47,8 +47,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "artifacts",
-    "importer",
+    "importer",  # before django_tasks_db: its db_worker adds the import lease keeper
     "deploy",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -134,6 +136,23 @@ AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default=None)
 AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default=None)
 # The type-folder views under collections/ (a local convenience; off on a team server).
 SKILLMEAT_VIEWS = env.bool("SKILLMEAT_VIEWS", default=True)
+
+# Background imports (DESIGN section 7): "immediate" runs an import in the request (the quick
+# start); "database" queues it for `manage.py db_worker` processes.
+SKILLMEAT_TASKS_BACKEND = env.str("SKILLMEAT_TASKS_BACKEND", default="immediate")
+TASKS = {
+    "default": {
+        "BACKEND": (
+            "django_tasks_db.DatabaseBackend"
+            if SKILLMEAT_TASKS_BACKEND == "database"
+            else "django_tasks.backends.immediate.ImmediateBackend"
+        ),
+        "QUEUES": ["default"],
+    }
+}
+# A running import renews its lease this often; a worker marks an import whose lease ran out
+# (its worker died) failed.
+SKILLMEAT_IMPORT_LEASE_SECONDS = env.int("SKILLMEAT_IMPORT_LEASE_SECONDS", default=90)
 
 # Remote sources (DESIGN section 11): git repositories and archive URLs.
 SKILLMEAT_FETCH_TIMEOUT = env.float("SKILLMEAT_FETCH_TIMEOUT", default=120.0)

@@ -10,12 +10,14 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.admin import helpers
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from artifacts.api.uploads import (
@@ -23,14 +25,16 @@ from artifacts.api.uploads import (
     UploadTooLarge,
     import_remote_checked,
     import_upload,
+    queue_remote,
+    queue_upload,
 )
 from artifacts.models import DEFAULT_COLLECTION, Collection
 from artifacts.names import validate_name
 from artifacts.permissions import CAN_IMPORT_MESSAGE, can_import
 from blobstore import blob_store
 from importer.errors import ImportError_
+from importer.jobs import is_final, queue_import
 from importer.results import DedupDecision, ImportReport
-from importer.services import import_archive
 
 CONFIRM_SALT = "skillmeat.admin.import-confirm"
 CONFIRM_MAX_AGE = 3600  # seconds a dry run's upload is kept for its confirm step
@@ -160,6 +164,9 @@ class ImportPage:
 
 
 def _run(request: HttpRequest, data: dict[str, Any]) -> tuple[ImportReport | None, str | None]:
+    """A dry run at once (its answer is the page); an import through the task queue."""
+    if not data["dry_run"]:
+        return _queued(request, data)
     user = request.user.get_username()
     try:
         if data["url"]:
@@ -180,6 +187,32 @@ def _run(request: HttpRequest, data: dict[str, Any]) -> tuple[ImportReport | Non
     except ImportError_ as failure:
         return None, str(failure)
     return report, None
+
+
+def _queued(request: HttpRequest, data: dict[str, Any]) -> tuple[ImportReport | None, str | None]:
+    user = request.user.get_username()
+    options = {"collection": data["target"], "dry_run": False}
+    try:
+        if data["url"]:
+            record = queue_remote(
+                data["url"],
+                remote=False if data["skip_remote"] else None,
+                source_text=f"admin:{user}",
+                **options,
+            )
+        else:
+            record = queue_upload(
+                data["file"],
+                source_text=f"admin upload:{data['file'].name} by {user}",
+                **options,
+            )
+    except ImportError_ as failure:
+        return None, str(failure)
+    if not is_final(record):
+        url = reverse("admin:artifacts_importrecord_change", args=[record.pk])
+        messages.info(request, format_html('Queued: <a href="{}">follow the import</a>.', url))
+        return None, None
+    return ImportReport.from_dict(record.result or {}), None
 
 
 def _keep_for_confirm(data: dict[str, Any], report: ImportReport) -> str | None:
@@ -208,21 +241,26 @@ def _confirmed(request: HttpRequest) -> tuple[ImportReport | None, str | None]:
     user = request.user.get_username()
     if "url" in kept:
         data = {**kept, "file": None, "dry_run": False, "target": kept["collection"]}
-        return _run(request, data)
+        return _queued(request, data)
     folder = blob_store().tmp / f"pending-{kept['token']}"
     archive = folder / Path(kept["name"]).name
     if not archive.is_file():
         return None, "The checked upload is gone: upload it again."
     try:
-        report = import_archive(
-            archive,
+        record = queue_import(
+            upload=archive,
             filename=archive.name,
             collection=kept["collection"],
+            dry_run=False,
             source_text=f"admin upload:{archive.name} by {user}",
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return report, None
+    if not is_final(record):
+        url = reverse("admin:artifacts_importrecord_change", args=[record.pk])
+        messages.info(request, format_html('Queued: <a href="{}">follow the import</a>.', url))
+        return None, None
+    return ImportReport.from_dict(record.result or {}), None
 
 
 def _groups(report: ImportReport) -> list[dict[str, Any]]:

@@ -12,6 +12,10 @@ from django.http import HttpRequest
 from rest_framework import status
 from rest_framework.exceptions import APIException
 
+from artifacts.models import ImportRecord
+from importer.archive import is_archive
+from importer.errors import Rule, ValidationFailed
+from importer.jobs import queue_import
 from importer.remote.guard import RemoteGuard
 from importer.remote.spec import parse_remote
 from importer.results import ImportReport
@@ -78,13 +82,19 @@ def import_upload(
     )
 
 
+def checked_guard(url: str) -> RemoteGuard:
+    """The guard, once it let ``url`` through; ``RemoteRefused`` or ``ValidationFailed`` at
+    once otherwise (before anything is fetched or queued)."""
+    guard = RemoteGuard.from_settings()
+    guard.check(parse_remote(url, where="url"), where="url")
+    return guard
+
+
 def import_remote_checked(
     url: str, *, collection: str, dry_run: bool, remote: bool | None, source_text: str
 ) -> ImportReport:
-    """Import a remote source for a web user: refused at once (``RemoteRefused`` or
-    ``ValidationFailed``) unless the guard lets it through; each fetch is guarded again."""
-    guard = RemoteGuard.from_settings()
-    guard.check(parse_remote(url, where="url"), where="url")
+    """Import a remote source for a web user, in this request; each fetch is guarded again."""
+    guard = checked_guard(url)
     return import_paths(
         [url.strip()],
         collection=collection,
@@ -92,4 +102,42 @@ def import_remote_checked(
         remote=remote,
         guard=guard,
         source_text=source_text,
+    )
+
+
+def queue_upload(
+    upload: TemporaryUploadedFile,
+    *,
+    collection: str,
+    dry_run: bool,
+    source_text: str,
+    remote: bool | None = None,
+) -> ImportRecord:
+    """Hand an uploaded archive to the task queue (a name that is no archive: 400 at once)."""
+    filename = Path(upload.name or "upload").name
+    if not is_archive(Path(filename)):
+        raise ValidationFailed(
+            "not a .zip, .tar.gz or .tgz archive", path=filename, rule=Rule.BAD_ARCHIVE
+        )
+    return queue_import(
+        upload=Path(upload.temporary_file_path()),
+        filename=filename,
+        collection=collection,
+        dry_run=dry_run,
+        source_text=source_text,
+        remote=remote,
+    )
+
+
+def queue_remote(
+    url: str, *, collection: str, dry_run: bool, remote: bool | None, source_text: str
+) -> ImportRecord:
+    """Hand a remote source to the task queue once the guard let it through."""
+    checked_guard(url)
+    return queue_import(
+        url=url.strip(),
+        collection=collection,
+        dry_run=dry_run,
+        source_text=source_text,
+        remote=remote,
     )

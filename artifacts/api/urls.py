@@ -4,9 +4,10 @@ from django.urls import re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from artifacts.api.imports import ImportRecordViewSet
 from artifacts.api.lifecycle import VersionViewSet
 from artifacts.api.updates import UpdatesView
-from artifacts.api.views import ArtifactViewSet, CollectionViewSet, DocsView, ImportView
+from artifacts.api.views import ArtifactViewSet, CollectionViewSet, DocsView
 from deploy.api import DeploymentViewSet, ProjectStatusView
 
 
@@ -24,10 +25,10 @@ router = OptionalSlashRouter()
 router.register("collections", CollectionViewSet, basename="collection")
 router.register("artifacts", ArtifactViewSet, basename="artifact")
 router.register("versions", VersionViewSet, basename="version")
+router.register("imports", ImportRecordViewSet, basename="import-record")
 router.register("deployments", DeploymentViewSet, basename="deployment")
 
 urlpatterns = [
-    re_path(r"^imports/?$", ImportView.as_view(), name="import"),
     re_path(r"^updates/?$", UpdatesView.as_view(), name="updates"),
     re_path(r"^project-status/?$", ProjectStatusView.as_view(), name="project-status"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),

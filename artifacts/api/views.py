@@ -4,24 +4,21 @@ the import service, and serialize what comes back."""
 from dataclasses import asdict
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import Prefetch, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularSwaggerView
-from rest_framework import permissions, status, viewsets
+from rest_framework import permissions, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from artifacts import selectors
 from artifacts.api import examples, lifecycle
-from artifacts.api.errors import error_body
 from artifacts.api.filters import ArtifactFilter
 from artifacts.api.serializers import (
     ArtifactSerializer,
@@ -29,15 +26,10 @@ from artifacts.api.serializers import (
     AssociationsSerializer,
     CollectionSerializer,
     ErrorSerializer,
-    ImportReportSerializer,
-    ImportRequestSerializer,
     VersionSerializer,
 )
-from artifacts.api.uploads import LimitedUploadHandler, import_remote_checked, import_upload
 from artifacts.models import Artifact, Collection, Version, VersionFile
 from artifacts.permissions import CAN_IMPORT_MESSAGE, can_import
-from importer.errors import ImportError_
-from importer.results import ImportReport
 
 
 class DocsView(SpectacularSwaggerView):
@@ -141,79 +133,3 @@ class ArtifactViewSet(viewsets.ReadOnlyModelViewSet):
         context = {"request": request, "artifact_type": artifact.type}
         document = AssociationsSerializer(asdict(associations), context=context)
         return Response(document.data)
-
-
-class ImportView(APIView):
-    """Import an uploaded archive, or a remote source, through the import service."""
-
-    permission_classes = [permissions.IsAuthenticated, CanImport]
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
-
-    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
-        # Before anything reads the body (CSRF checks of session auth read request.POST).
-        request.upload_handlers = [
-            LimitedUploadHandler(request, settings.SKILLMEAT_MAX_TOTAL_BYTES)
-        ]
-        return super().initialize_request(request, *args, **kwargs)
-
-    @extend_schema(
-        summary="Import a plugin or marketplace archive, or a remote source",
-        request={
-            "multipart/form-data": ImportRequestSerializer,
-            "application/json": ImportRequestSerializer,
-        },
-        responses={
-            201: ImportReportSerializer,
-            200: OpenApiResponse(ImportReportSerializer, description="A dry run: nothing written."),
-            400: ErrorSerializer,
-            401: ErrorSerializer,
-            403: ErrorSerializer,
-            413: ErrorSerializer,
-        },
-        examples=[examples.IMPORT_REPORT, examples.IMPORT_ERROR],
-    )
-    def post(self, request: Request) -> Response:
-        form = ImportRequestSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        data = form.validated_data
-        if "url" in data:
-            try:
-                report = import_remote_checked(
-                    data["url"],
-                    collection=data["collection"],
-                    dry_run=data["dry_run"],
-                    remote=data["remote"],
-                    source_text=f"api:{request.user.get_username()}",
-                )
-            except ImportError_ as refused:
-                return _refused(refused)
-        else:
-            upload = data["file"]
-            report = import_upload(
-                upload,
-                collection=data["collection"],
-                dry_run=data["dry_run"],
-                source_text=f"upload:{upload.name}",
-                remote=data["remote"],
-            )
-        return _import_response(report, dry_run=data["dry_run"])
-
-
-def _refused(error: ImportError_) -> Response:
-    """A remote source refused before anything was fetched: 400 at once."""
-    errors = [{"path": error.path, "rule": error.rule, "message": error.message}]
-    return Response(
-        error_body(error.message, error.code, errors), status=status.HTTP_400_BAD_REQUEST
-    )
-
-
-def _import_response(report: ImportReport, *, dry_run: bool) -> Response:
-    if not report.results and report.failed:
-        errors = [{"path": f.path, "rule": f.rule, "message": f.message} for f in report.failed]
-        return Response(
-            error_body(report.failed[0].message, "import_failed", errors),
-            status=status.HTTP_400_BAD_REQUEST,
-        )
-    created = report.results and not dry_run
-    document = ImportReportSerializer(report.as_dict()).data
-    return Response(document, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
