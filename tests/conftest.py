@@ -215,3 +215,37 @@ def bucket_keys(client, name):
     """Every key of a bucket with its bytes' ETag, for before/after comparisons."""
     pages = client.get_paginator("list_objects_v2").paginate(Bucket=name)
     return {item["Key"]: item["ETag"] for page in pages for item in page.get("Contents", [])}
+
+
+def shared_database_url() -> str:
+    """The URL of the test database, for real subprocesses that must share it."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{database['NAME']}"
+    return f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+
+
+def subprocess_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a real ``manage.py`` (or gunicorn) process sharing the test database."""
+    return {
+        **os.environ,
+        "DATABASE_URL": shared_database_url(),
+        "SKILLMEAT_HOME": str(home),
+        "DJANGO_SETTINGS_MODULE": "skillmeat_site.settings",
+        "SECRET_KEY": "subprocess-test-" + "x" * 40,
+        "DEBUG": "1",
+        **extra,
+    }
+
+
+def s3_env(moto_endpoint: str, bucket: str) -> dict[str, str]:
+    """The variables that point a process at a bucket on the moto server."""
+    return {
+        "SKILLMEAT_BLOB_STORAGE": f"s3://{bucket}/blobs",
+        "AWS_S3_ENDPOINT_URL": moto_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }

@@ -3,7 +3,6 @@ PostgreSQL), and a writer that bypasses the import lock (PostgreSQL). Never a du
 never an IntegrityError."""
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ from artifacts.models import (
 )
 from importer.results import DedupDecision
 from importer.services import import_paths
+from tests.conftest import subprocess_env
 from tests.plugins import full_plugin, manifest
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -47,18 +47,7 @@ def overlapping_plugin(index: int) -> dict:
 
 
 def test_four_processes_importing_overlapping_plugins(make_tree, skillmeat_home):
-    database = settings.DATABASES["default"]
-    if database["ENGINE"].endswith("sqlite3"):
-        url = f"sqlite:///{database['NAME']}"
-    else:
-        url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "SKILLMEAT_HOME": str(skillmeat_home),
-        "DJANGO_SETTINGS_MODULE": "skillmeat_site.settings",
-        "SECRET_KEY": "concurrency-test-" + "x" * 40,
-    }
+    env = subprocess_env(skillmeat_home)
     Collection.objects.get_or_create(name="default")
     roots = [make_tree(overlapping_plugin(i)) for i in range(4)]
     processes = [
