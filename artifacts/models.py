@@ -149,6 +149,12 @@ class Version(models.Model):
     origin_path = models.TextField(blank=True, default="", help_text="The subfolder it was in.")
     origin_marketplace_name = models.CharField(max_length=512, blank=True, default="")
     origin_marketplace_location = models.TextField(blank=True, default="")
+    export_sha256 = models.CharField(
+        max_length=HASH_LENGTH,
+        blank=True,
+        default="",
+        help_text="The SHA-256 of this version's served export.zip (the same bytes every time).",
+    )
     invocation_name = models.CharField(
         max_length=MAX_NAME_CHARACTERS,
         blank=True,

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import F, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 
 from artifacts.hashrefs import version_by_reference
 from artifacts.models import Artifact, ArtifactAssociation, ArtifactType, Version, VersionFile
@@ -200,3 +200,18 @@ def artifact_associations(
         parents_count=parents_count,
         children_count=children_count,
     )
+
+
+def with_label_reuse(versions: QuerySet[Version]) -> QuerySet[Version]:
+    """Annotate ``label_reused``: an earlier version of the same artifact declared the same
+    version string for different content (Claude Code would keep its cached copy)."""
+    earlier = (
+        Version.objects.filter(
+            artifact=OuterRef("artifact"),
+            version_label=OuterRef("version_label"),
+            created_at__lt=OuterRef("created_at"),
+        )
+        .exclude(version_label="")
+        .exclude(content_hash=OuterRef("content_hash"))
+    )
+    return versions.annotate(label_reused=Exists(earlier))

@@ -18,8 +18,11 @@ ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 UNIX = 3
 
 
-def plugin_export(*, version: Version, output: Path, store: BlobStore | None = None) -> Path:
-    """Write ``version``'s files to ``output`` (.zip, .tar.gz or .tgz), atomically."""
+def plugin_export(
+    *, version: Version, output: Path, store: BlobStore | None = None, compress: bool = True
+) -> Path:
+    """Write ``version``'s files to ``output`` (.zip, .tar.gz or .tgz), atomically. An
+    uncompressed zip (``compress=False``) is the same bytes on every host, whatever its zlib."""
     store = store or blob_store()
     name = output.name.lower()
     if not name.endswith((".zip", ".tar.gz", ".tgz")):
@@ -34,7 +37,8 @@ def plugin_export(*, version: Version, output: Path, store: BlobStore | None = N
     os.close(fd)
     try:
         if name.endswith(".zip"):
-            _write_zip(Path(temporary), top, files, store)
+            method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+            _write_zip(Path(temporary), top, files, store, method)
         else:
             _write_tar(Path(temporary), top, files, store)
         os.replace(temporary, output)
@@ -44,13 +48,15 @@ def plugin_export(*, version: Version, output: Path, store: BlobStore | None = N
     return output
 
 
-def _write_zip(path: Path, top: str, files: list[VersionFile], store: BlobStore) -> None:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bundle:
+def _write_zip(
+    path: Path, top: str, files: list[VersionFile], store: BlobStore, method: int
+) -> None:
+    with zipfile.ZipFile(path, "w", method) as bundle:
         for version_file in files:
             info = zipfile.ZipInfo(f"{top}/{version_file.path}", date_time=ZIP_EPOCH)
             info.create_system = UNIX
             info.external_attr = version_file.mode << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = method
             with bundle.open(info, "w") as sink, store.open(version_file.blob_hash) as blob:
                 while chunk := blob.read(1024 * 1024):
                     sink.write(chunk)

@@ -182,3 +182,28 @@ def name_conflicts(resolutions: Sequence[Resolution]) -> list[str]:
             f"{brought}; this plugin's {candidate.type} becomes a new version of that artifact"
         )
     return warnings
+
+
+def version_reused(plugin: Resolution) -> list[str]:
+    """A new plugin version that declares a ``version`` string different content of the same
+    plugin declared before: Claude Code keeps its cached copy while that string is unchanged."""
+    label = plugin.candidate.version_label[:200]
+    if plugin.decision != DedupDecision.CREATE_NEW_VERSION or not label or plugin.artifact is None:
+        return []
+    earlier = (
+        Version.objects.filter(artifact=plugin.artifact, version_label=label)
+        .exclude(content_hash=plugin.candidate.content_hash)
+        .values_list("content_hash", flat=True)
+        .first()
+    )
+    if earlier is None:
+        return []
+    return [reused_message(plugin.candidate.name, label, earlier)]
+
+
+def reused_message(plugin: str, label: str, earlier: str) -> str:
+    return (
+        f"version_reused: version {label!r} of plugin {plugin} was declared before by different "
+        f"content ({earlier[:12]}); Claude Code keeps its cached copy while the version string "
+        "stays the same: raise the version in plugin.json"
+    )

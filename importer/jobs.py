@@ -258,4 +258,3 @@ def keep_reaping(stop: threading.Event, every: float) -> None:
 
 def is_final(record: ImportRecord) -> bool:
     return record.status in FINAL_STATUSES
-

@@ -33,7 +33,14 @@ from artifacts.models import (
 from blobstore import BlobStore, blob_store
 from importer import telemetry
 from importer.archive import is_archive, unpacked
-from importer.dedup import Candidate, PlannedState, Resolution, name_conflicts, resolve
+from importer.dedup import (
+    Candidate,
+    PlannedState,
+    Resolution,
+    name_conflicts,
+    resolve,
+    version_reused,
+)
 from importer.errors import ImportError_, Rule, StorageFailed, ValidationFailed, display_path
 from importer.hashing import Limits
 from importer.layout import PluginPlan, detect_layout, plan_plugin
@@ -429,7 +436,7 @@ class _ImportRun:
     ) -> list[Resolution]:
         with telemetry.tracer.start_as_current_span("artifact.dedup_resolve") as span:
             resolutions = resolve(collection, self._candidates(plan))
-            self.conflicts = name_conflicts(resolutions)
+            self.conflicts = [*name_conflicts(resolutions), *version_reused(resolutions[-1])]
             if planned is not None:
                 planned.apply(resolutions)
             span.set_attributes({"plugin_name": plan.name, "child_count": len(plan.children)})

@@ -154,6 +154,9 @@ TASKS = {
 # (its worker died) failed.
 SKILLMEAT_IMPORT_LEASE_SECONDS = env.int("SKILLMEAT_IMPORT_LEASE_SECONDS", default=90)
 
+# The owner named by the collections' marketplace.json (DESIGN section 12).
+SKILLMEAT_MARKETPLACE_OWNER = env.str("SKILLMEAT_MARKETPLACE_OWNER", default="SkillMeat")
+
 # Remote sources (DESIGN section 11): git repositories and archive URLs.
 SKILLMEAT_FETCH_TIMEOUT = env.float("SKILLMEAT_FETCH_TIMEOUT", default=120.0)
 # Fetch the remote entries of a local marketplace without --remote.

@@ -43,6 +43,7 @@ class VersionAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "version_label",
         "source",
         "origin_shown",
+        "warnings",
         "created_at",
         "compare",
         "file_table",
@@ -55,7 +56,18 @@ class VersionAdmin(ReadOnlyMixin, admin.ModelAdmin):
         return super().media + MEDIA
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        return super().get_queryset(request).select_related("artifact__collection")
+        versions = super().get_queryset(request).select_related("artifact__collection")
+        return selectors.with_label_reuse(versions)
+
+    @admin.display(description="warnings")
+    def warnings(self, version: Version) -> SafeString:
+        if not getattr(version, "label_reused", False):
+            return format_html("{}", "-")
+        return format_html(
+            '<span class="drifted">version_reused: version {} was declared before by different '
+            "content; Claude Code keeps its cached copy while the string stays the same</span>",
+            version.version_label,
+        )
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view

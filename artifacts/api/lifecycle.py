@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from artifacts import selectors
 from artifacts.api.serializers import ErrorSerializer, VersionSerializer, is_staff
 from artifacts.contents import is_text, read_start, staff_only, version_diff
 from artifacts.hashrefs import version_by_reference
@@ -141,7 +142,8 @@ class VersionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 
     serializer_class = VersionSerializer
     permission_classes = [permissions.IsAuthenticated, CanDelete]
-    queryset = Version.objects.select_related("artifact").prefetch_related("files")
+    queryset = selectors.with_label_reuse(Version.objects.all()).select_related("artifact")
+    queryset = queryset.prefetch_related("files")
 
     @extend_schema(summary="One version", responses={200: VersionSerializer, 404: ErrorSerializer})
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:

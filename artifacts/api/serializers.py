@@ -135,6 +135,7 @@ class VersionSerializer(serializers.ModelSerializer):
     is_latest = serializers.SerializerMethodField()
     metadata = serializers.SerializerMethodField()
     origin = serializers.SerializerMethodField()
+    warnings = serializers.SerializerMethodField()
     files = VersionFileSerializer(many=True, read_only=True)
 
     class Meta:
@@ -149,6 +150,7 @@ class VersionSerializer(serializers.ModelSerializer):
             "source",
             "origin",
             "metadata",
+            "warnings",
             "is_latest",
             "created_at",
             "files",
@@ -157,6 +159,15 @@ class VersionSerializer(serializers.ModelSerializer):
     @extend_schema_field(OriginSerializer(allow_null=True))
     def get_origin(self, version: Version) -> Any:
         return origin_for(version.origin, staff=is_staff(self.context))
+
+    def get_warnings(self, version: Version) -> list[str]:
+        """``version_reused`` when an earlier version declared the same version string."""
+        if not getattr(version, "label_reused", False):
+            return []
+        return [
+            f"version_reused: version {version.version_label!r} was declared before by "
+            "different content; Claude Code keeps its cached copy while the string stays the same"
+        ]
 
     def get_is_latest(self, version: Version) -> bool:
         return version.artifact.latest_version_id == version.pk

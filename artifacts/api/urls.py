@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from artifacts.api.imports import ImportRecordViewSet
 from artifacts.api.lifecycle import VersionViewSet
+from artifacts.api.marketplace import MarketplaceView
 from artifacts.api.updates import UpdatesView
 from artifacts.api.views import ArtifactViewSet, CollectionViewSet, DocsView
 from deploy.api import DeploymentViewSet, ProjectStatusView
@@ -29,6 +30,11 @@ router.register("imports", ImportRecordViewSet, basename="import-record")
 router.register("deployments", DeploymentViewSet, basename="deployment")
 
 urlpatterns = [
+    re_path(
+        r"^collections/(?P<name>[^/]+)/marketplace\.json/?$",
+        MarketplaceView.as_view(),
+        name="collection-marketplace",
+    ),
     re_path(r"^updates/?$", UpdatesView.as_view(), name="updates"),
     re_path(r"^project-status/?$", ProjectStatusView.as_view(), name="project-status"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from artifacts import selectors
-from artifacts.api import examples, lifecycle
+from artifacts.api import examples, lifecycle, marketplace
 from artifacts.api.filters import ArtifactFilter
 from artifacts.api.serializers import (
     ArtifactSerializer,
@@ -80,6 +80,18 @@ class ArtifactViewSet(viewsets.ReadOnlyModelViewSet):
     def destroy(self, request: Request, pk: str | None = None) -> Response:
         return lifecycle.delete_artifact(request, self.get_object())
 
+    @marketplace.EXPORT_SCHEMA
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"export\.zip",
+        url_name="export",
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def export(self, request: Request, pk: str | None = None) -> HttpResponse:
+        return marketplace.export_response(request, self.get_object())
+
     @lifecycle.DIFF_SCHEMA
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def diff(self, request: Request, pk: str | None = None) -> Response:
@@ -92,7 +104,7 @@ class ArtifactViewSet(viewsets.ReadOnlyModelViewSet):
     def versions(self, request: Request, pk: str | None = None) -> Response:
         artifact = self.get_object()
         versions = (
-            Version.objects.filter(artifact=artifact)
+            selectors.with_label_reuse(Version.objects.filter(artifact=artifact))
             .select_related("artifact")
             .prefetch_related(Prefetch("files", queryset=VersionFile.objects.order_by("path")))
             .order_by("-created_at", "content_hash")
