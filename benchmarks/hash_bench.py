@@ -71,8 +71,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     arguments = parser.parse_args()
     home = django_setup()
+    from blobstore import blob_store
     from importer.hashing import Limits, hash_file, scan_tree
-    from importer.storage import BlobStore, StagingArea
+    from importer.storage import StagingArea
 
     work = Path(tempfile.mkdtemp(prefix="hash-bench-"))
     try:
@@ -86,7 +87,7 @@ def main() -> None:
         ours = best_of(arguments.runs, lambda: hash_file(big))
 
         def staged() -> None:
-            staging = StagingArea(BlobStore(), "bench")
+            staging = StagingArea(blob_store(), "bench")
             staging.receive(big, Limits(), "big.bin")
             staging.cleanup()
 

@@ -30,11 +30,12 @@ def measure(plugins: int) -> list[dict]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from blobstore import blob_store
     from importer.hashing import Limits
     from importer.layout import detect_layout, plan_plugin
     from importer.services import import_paths
     from importer.sources import PluginSource
-    from importer.storage import BlobStore, StagingArea
+    from importer.storage import StagingArea
     from tests.conftest import write_tree
     from tests.plugins import synthetic_plugin
 
@@ -48,7 +49,7 @@ def measure(plugins: int) -> list[dict]:
                 trees / f"p{size}-{index}", synthetic_plugin(f"p{size}-{index}", size)
             )
             started = time.perf_counter()
-            staging = StagingArea(BlobStore(), "bench")
+            staging = StagingArea(blob_store(), "bench")
             plan_plugin(detect_layout(PluginSource(root, str(root)), Limits()), Limits(), staging)
             staging.cleanup()
             hashing.append((time.perf_counter() - started) * 1000)

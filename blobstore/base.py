@@ -38,6 +38,10 @@ def is_hex(name: str, length: int) -> bool:
 class BlobStore(ABC):
     """Content-addressed bytes, plus the local root that holds ``tmp/`` and caches."""
 
+    # Whether asking the store if it has a blob costs a round trip (then callers first rule
+    # out what a committed row already needs: such a blob is always present).
+    remote_lookups = False
+
     def __init__(self, root: Path | None = None) -> None:
         self.root = Path(root) if root is not None else Path(settings.SKILLMEAT_HOME)
         self.tmp = self.root / "tmp"
@@ -99,14 +103,17 @@ class BlobStore(ABC):
 
     @abstractmethod
     def put_many(self, staged: dict[str, Path]) -> list[str]:
-        """Store staged files (each already holding its digest's bytes) durably; returns the
-        digests that were new. The staged files are consumed. On failure, what this call
-        added is removed again before the error propagates."""
+        """Store staged files (each already holding its digest's bytes, and found
+        ``missing``) durably; returns the digests that were new. The staged files are
+        consumed. On failure, what this call added is removed again before the error
+        propagates."""
 
     def put_bytes(self, data: bytes) -> tuple[str, bool]:
         """Store bytes held in memory; returns (digest, whether it was new)."""
         self.tmp.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256(data).hexdigest()
+        if self.has(digest):
+            return digest, False
         with tempfile.NamedTemporaryFile(dir=self.tmp, delete=False) as handle:
             handle.write(data)
         added = self.put_many({digest: Path(handle.name)})

@@ -5,10 +5,12 @@ is durable, so a blob is stored before the commit that refers to it."""
 
 import functools
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from storages.backends.s3 import S3Storage
@@ -17,18 +19,24 @@ from blobstore.base import HASH_LENGTH, BlobStore, Entry, is_hex
 from importer.errors import Rule, StorageFailed
 
 DELETE_BATCH = 1000
+PARALLEL_REQUESTS = 16  # HEADs and PUTs in flight at once (boto3 clients are thread-safe)
 
 
 @functools.cache
 def _storage(bucket: str, prefix: str, endpoint: str | None) -> S3Storage:
     """One storage (and boto3 client) per bucket, prefix and endpoint in a process."""
-    return S3Storage(
+    storage = S3Storage(
         bucket_name=bucket,
         location=prefix,
         endpoint_url=endpoint,
         file_overwrite=True,
         default_acl=None,
     )
+    # As many pooled connections as requests in flight (the default pool holds ten).
+    storage.client_config = storage.client_config.merge(
+        Config(max_pool_connections=PARALLEL_REQUESTS)
+    )
+    return storage
 
 
 def parse_url(url: str) -> tuple[str, str]:
@@ -40,14 +48,15 @@ def parse_url(url: str) -> tuple[str, str]:
 
 
 class S3BlobStore(BlobStore):
+    remote_lookups = True
+
     def __init__(self, url: str, root: Path | None = None) -> None:
         super().__init__(root)
         self.bucket, self.prefix = parse_url(url)
         self.storage = _storage(self.bucket, self.prefix, settings.AWS_S3_ENDPOINT_URL)
-
-    @property
-    def client(self) -> Any:
-        return self.storage.connection.meta.client
+        # django-storages keeps one boto3 resource per thread; the store's worker threads
+        # share this one client instead (boto3 clients are thread-safe).
+        self.client: Any = self.storage.connection.meta.client
 
     def key(self, digest: str) -> str:
         return self._key(f"{digest[:2]}/{digest[2:]}")
@@ -56,7 +65,20 @@ class S3BlobStore(BlobStore):
         return f"{self.prefix}/{name}" if self.prefix else name
 
     def has(self, digest: str) -> bool:
-        return self.storage.exists(f"{digest[:2]}/{digest[2:]}")
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self.key(digest))
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def missing(self, digests: Iterable[str]) -> set[str]:
+        """One HEAD per digest, many in flight."""
+        wanted = sorted(set(digests))
+        with ThreadPoolExecutor(PARALLEL_REQUESTS) as pool:
+            present = list(pool.map(self.has, wanted))
+        return {digest for digest, found in zip(wanted, present, strict=True) if not found}
 
     def stream(self, digest: str) -> BinaryIO:
         try:
@@ -72,24 +94,32 @@ class S3BlobStore(BlobStore):
         return f"s3://{self.bucket}/{self.key(digest)}"
 
     def put_many(self, staged: dict[str, Path]) -> list[str]:
-        added: list[str] = []
+        """PUT the staged blobs (callers pass what ``missing`` found), many in flight. On
+        failure every key this call meant to add is deleted again (under the import lock
+        nobody else adds them)."""
+        new = set(staged)
         try:
-            for digest, path in staged.items():
-                try:
-                    if not self.has(digest):
-                        self.client.upload_file(str(path), self.bucket, self.key(digest))
-                        added.append(digest)
-                finally:
-                    path.unlink(missing_ok=True)
+            order = sorted(new)
+            with ThreadPoolExecutor(PARALLEL_REQUESTS) as pool:
+                list(pool.map(self._upload, order, [staged[d] for d in order]))
         except (BotoCoreError, ClientError) as error:
-            self.remove_many(added)
+            self.remove_many(new)
             raise StorageFailed(
                 f"cannot store blob: {error}", path=f"s3://{self.bucket}", rule=Rule.STORAGE_FAILED
             ) from error
         except BaseException:
-            self.remove_many(added)
+            self.remove_many(new)
             raise
-        return added
+        finally:
+            for path in staged.values():
+                path.unlink(missing_ok=True)
+        return sorted(new)
+
+    def _upload(self, digest: str, path: Path) -> str:
+        """One PUT (a blob is one file: no multipart transfer threads of its own)."""
+        with path.open("rb") as body:
+            self.client.put_object(Bucket=self.bucket, Key=self.key(digest), Body=body)
+        return digest
 
     def keep_upload(self, name: str, path: Path) -> str:
         """Under ``<prefix>-uploads/``, outside the blob keys."""

@@ -86,9 +86,10 @@ class StagingArea:
         os.replace(staged, final)
         self.blobs[digest] = final
 
-    def commit_blobs(self, digests: Iterable[str]) -> list[str]:
-        """Store the staged blobs among ``digests`` that ``objects/`` lacks; returns the new."""
-        present = {d for d in digests if d in self.blobs}
+    def commit_blobs(self, digests: Iterable[str], *, known: Iterable[str] = ()) -> list[str]:
+        """Store the staged blobs among ``digests`` that the store lacks; returns the new.
+        ``known``: digests a committed row needs, so present already (not asked again)."""
+        present = {d for d in digests if d in self.blobs} - set(known)
         wanted = {d: self.blobs[d] for d in self.store.missing(present)}
         return self.store.put_many(wanted)
 
