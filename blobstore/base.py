@@ -38,10 +38,6 @@ def is_hex(name: str, length: int) -> bool:
 class BlobStore(ABC):
     """Content-addressed bytes, plus the local root that holds ``tmp/`` and caches."""
 
-    # Whether asking the store if it has a blob costs a round trip (then callers first rule
-    # out what a committed row already needs: such a blob is always present).
-    remote_lookups = False
-
     def __init__(self, root: Path | None = None) -> None:
         self.root = Path(root) if root is not None else Path(settings.SKILLMEAT_HOME)
         self.tmp = self.root / "tmp"

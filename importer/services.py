@@ -460,7 +460,7 @@ class _ImportRun:
             added: list[str] = []
             views = ViewWriter(self.store, self.options.collection)
             try:
-                added = staging.commit_blobs(plan.blob_digests(), known=self._known_blobs(plan))
+                added = staging.commit_blobs(plan.blob_digests())
                 self.options.step("blobs", added=added)
                 resolutions = self._transaction(plan, views)
             except BaseException:
@@ -469,15 +469,6 @@ class _ImportRun:
                 raise
             self.options.step("committed")
             return resolutions, views.swap_all()
-
-    def _known_blobs(self, plan: PluginPlan) -> set[str]:
-        """On a store where each lookup is a round trip, the blobs committed rows need (one
-        query) are not looked up: a committed row's bytes are always present."""
-        if not self.store.remote_lookups:
-            return set()
-        digests = list(plan.blob_digests())
-        rows = VersionFile.objects.filter(blob_hash__in=digests).values_list("blob_hash", flat=True)
-        return set(rows)
 
     def _transaction(self, plan: PluginPlan, views: ViewWriter) -> list[Resolution]:
         for attempt in range(1, MAX_ATTEMPTS + 1):
