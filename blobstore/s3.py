@@ -48,7 +48,6 @@ def parse_url(url: str) -> tuple[str, str]:
 
 
 class S3BlobStore(BlobStore):
-
     def __init__(self, url: str, root: Path | None = None) -> None:
         super().__init__(root)
         self.bucket, self.prefix = parse_url(url)
