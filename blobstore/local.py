@@ -3,8 +3,10 @@ temporary path on the same filesystem, fsynced (file and folder), linked into pl
 never replaces an existing blob) and made read-only."""
 
 import contextlib
+import ctypes
 import os
 import shutil
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -13,6 +15,25 @@ from blobstore.base import HASH_LENGTH, BlobStore, Entry, is_hex
 from importer.errors import Rule, StorageFailed
 
 BLOB_MODE = 0o444
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def syncfs(path: Path) -> bool:
+    """Flush the filesystem holding ``path`` (data and metadata) in one call; False where the
+    system has no ``syncfs``."""
+    function = getattr(_LIBC, "syncfs", None)
+    if function is None:
+        return False
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if function(fd) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, os.strerror(error), str(path))
+    finally:
+        os.close(fd)
+    return True
 
 
 def fsync_directory(path: Path) -> None:
@@ -52,12 +73,11 @@ class LocalBlobStore(BlobStore):
         return str(self.path_for(digest))
 
     def place(self, staged: Path, digest: str) -> bool:
-        """Put one staged file in place; True when the blob is new. The caller fsyncs the
-        touched folders (see put_many)."""
+        """Put one staged file in place; True when the blob is new. Nothing is flushed here:
+        put_many makes the whole batch durable at once."""
         target = self.path_for(digest)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fsync_file(staged)
             os.chmod(staged, BLOB_MODE)
             try:
                 os.link(staged, target)
@@ -72,19 +92,28 @@ class LocalBlobStore(BlobStore):
             staged.unlink(missing_ok=True)
 
     def put_many(self, staged: dict[str, Path]) -> list[str]:
+        """Link every staged blob in place, then make the batch durable with one ``syncfs``
+        of the storage root's filesystem (Linux; elsewhere one fsync per blob and folder)."""
         added: list[str] = []
         try:
             for digest, path in staged.items():
                 if self.place(path, digest):
                     added.append(digest)
-            for folder in {self.path_for(digest).parent for digest in added}:
-                fsync_directory(folder)
             if added:
-                fsync_directory(self.objects)
+                self._make_durable(added)
         except BaseException:
             self.remove_many(added)
             raise
         return added
+
+    def _make_durable(self, added: list[str]) -> None:
+        if syncfs(self.objects):
+            return
+        for digest in added:
+            fsync_file(self.path_for(digest))
+        for folder in {self.path_for(digest).parent for digest in added}:
+            fsync_directory(folder)
+        fsync_directory(self.objects)
 
     def keep_upload(self, name: str, path: Path) -> str:
         """Under ``uploads/`` (not ``tmp/``, whose old entries repair removes)."""

@@ -91,3 +91,38 @@ def test_a_failed_batch_removes_what_it_added(skillmeat_home):
         staging.commit_blobs([first, second])
     assert second[:2] in caught.value.path
     assert not store.has(first)
+
+
+def test_a_batch_of_blobs_is_made_durable_with_one_syncfs(tmp_path, monkeypatch):
+    """Durability per plugin, not per file: one syncfs of the storage root's filesystem."""
+    from blobstore import local
+
+    calls = []
+    real = local.syncfs
+    monkeypatch.setattr(local, "syncfs", lambda path: calls.append(path) or real(path))
+    store = LocalBlobStore(tmp_path / "root")
+    staging = tmp_path / "staged"
+    staging.mkdir()
+    staged = {}
+    for index in range(20):
+        data = f"blob {index}".encode()
+        path = staging / str(index)
+        path.write_bytes(data)
+        staged[hashlib.sha256(data).hexdigest()] = path
+    assert sorted(store.put_many(staged)) == sorted(staged)
+    assert calls == [store.objects]
+    assert all(store.read(d) == f"blob {i}".encode() for i, d in enumerate(staged))
+
+
+def test_without_syncfs_every_blob_and_folder_is_fsynced(tmp_path, monkeypatch):
+    from blobstore import local
+
+    monkeypatch.setattr(local, "syncfs", lambda path: False)
+    synced = []
+    real_fsync = local.os.fsync
+    monkeypatch.setattr(local.os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    store = LocalBlobStore(tmp_path / "root")
+    path = tmp_path / "one"
+    path.write_bytes(b"one")
+    store.put_many({hashlib.sha256(b"one").hexdigest(): path})
+    assert len(synced) == 3  # the blob, its folder, objects/

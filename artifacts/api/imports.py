@@ -53,6 +53,10 @@ class ImportRecordSerializer(serializers.ModelSerializer):
     source = serializers.SerializerMethodField()
     origin = serializers.SerializerMethodField()
     parent = serializers.UUIDField(source="parent_id", allow_null=True, read_only=True)
+    # Declared, not derived from the model: a derived one takes the database's integer range,
+    # and the schema must not differ between SQLite and PostgreSQL.
+    children_imported = serializers.IntegerField(read_only=True)
+    children_reused = serializers.IntegerField(read_only=True)
 
     class Meta:
         model = ImportRecord

@@ -1,0 +1,141 @@
+"""Import throughput against git on the same tree, in the same run: a synthetic marketplace of
+N plugins x K children (some children shared between plugins), or any folder given; git's
+``add -A && commit`` then ``add -A`` again on a copy of that tree; then the first import and the
+re-import of it. Prints the four times and the two ratios (targets: first import <= git's
+commit, re-import <= 3 s). ``--scale`` instead imports N plugins one by one and prints the
+per-plugin time by decile of the run (target: last decile at most x1.10 of the first).
+
+    .venv/bin/python benchmarks/corpus_bench.py [--plugins 200] [--children 30] [FOLDER]
+    .venv/bin/python benchmarks/corpus_bench.py --scale [--plugins 1000] [--children 30]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from _setup import django_setup
+
+SHARED_EVERY = 5  # every fifth plugin carries the shared children too
+
+
+def synthetic_marketplace(root: Path, plugins: int, children: int) -> Path:
+    from tests.conftest import write_tree
+    from tests.plugins import synthetic_plugin
+
+    shared = synthetic_plugin("shared", 8)
+    shared.pop(".claude-plugin/plugin.json")
+    entries = []
+    for index in range(plugins):
+        name = f"plugin-{index}"
+        tree = synthetic_plugin(name, children)
+        if index % SHARED_EVERY == 0:
+            tree.update({k: v for k, v in shared.items() if k != ".mcp.json"})
+        write_tree(root / "plugins" / name, tree)
+        entries.append({"name": name, "source": f"./plugins/{name}"})
+    document = {"name": "bench", "owner": {"name": "bench"}, "plugins": entries}
+    (root / ".claude-plugin").mkdir(parents=True, exist_ok=True)
+    (root / ".claude-plugin/marketplace.json").write_text(json.dumps(document))
+    return root
+
+
+def git_times(tree: Path) -> tuple[float, float]:
+    """``git add -A && git commit`` on a fresh repository of a copy of ``tree``, then
+    ``git add -A`` again with nothing changed."""
+    copy = Path(tempfile.mkdtemp(prefix="git-bench-")) / "tree"
+    shutil.copytree(tree, copy, symlinks=True)
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.org",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.org",
+    }
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(copy), *args], check=True, env=env, capture_output=True)
+
+    git("init", "-q")
+    started = time.perf_counter()
+    git("add", "-A")
+    git("commit", "-q", "-m", "bench")
+    first = time.perf_counter() - started
+    started = time.perf_counter()
+    git("add", "-A")
+    again = time.perf_counter() - started
+    shutil.rmtree(copy.parent, ignore_errors=True)
+    return first, again
+
+
+def import_times(tree: Path) -> tuple[float, float, int]:
+    from importer.services import import_paths
+
+    started = time.perf_counter()
+    first = import_paths([tree])
+    middle = time.perf_counter()
+    again = import_paths([tree])
+    ended = time.perf_counter()
+    assert not first.failed and not again.failed, (first.failed[:3], again.failed[:3])
+    return middle - started, ended - middle, len(first.results)
+
+
+def compare(tree: Path) -> None:
+    files = sum(1 for p in tree.rglob("*") if p.is_file())
+    git_first, git_again = git_times(tree)
+    first, again, plugins = import_times(tree)
+    print(f"tree: {plugins} plugins, {files} files")
+    print(f"git add -A && git commit  {git_first:8.2f} s")
+    print(f"git add -A (again)        {git_again:8.2f} s")
+    print(f"first import              {first:8.2f} s   x{first / git_first:.2f} of git's commit")
+    print(f"re-import                 {again:8.2f} s   x{again / git_again:.2f} of git's add")
+    print("targets: first import <= git's commit (x1.00); re-import <= 3 s")
+
+
+def scale(plugins: int, children: int) -> None:
+    """Per-plugin import time by decile of a run of ``plugins`` imports."""
+    from importer.services import import_paths
+    from tests.conftest import write_tree
+    from tests.plugins import synthetic_plugin
+
+    root = Path(tempfile.mkdtemp(prefix="scale-bench-"))
+    times = []
+    for index in range(plugins):
+        folder = write_tree(root / f"p{index}", synthetic_plugin(f"p{index}", children))
+        started = time.perf_counter()
+        report = import_paths([folder])
+        times.append((time.perf_counter() - started) * 1000)
+        assert not report.failed, report.failed
+    size = max(plugins // 10, 1)
+    deciles = [statistics.mean(times[i : i + size]) for i in range(0, plugins, size)][:10]
+    print(f"{plugins} plugins x {children} children, ms per plugin by decile of the run:")
+    print("  ".join(f"{value:.1f}" for value in deciles))
+    print(f"last/first decile: x{deciles[-1] / deciles[0]:.2f} (target x1.10 at most)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", nargs="?", type=Path, help="a tree to use instead")
+    parser.add_argument("--plugins", type=int, default=200)
+    parser.add_argument("--children", type=int, default=30)
+    parser.add_argument("--scale", action="store_true", help="per-plugin time by decile")
+    options = parser.parse_args()
+    django_setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    if options.scale:
+        scale(options.plugins, options.children)
+        return
+    tree = options.folder or synthetic_marketplace(
+        Path(tempfile.mkdtemp(prefix="corpus-bench-")), options.plugins, options.children
+    )
+    compare(tree.resolve())
+
+
+if __name__ == "__main__":
+    main()
