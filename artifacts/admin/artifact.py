@@ -85,6 +85,19 @@ class UpstreamFilter(admin.SimpleListFilter):
         return queryset
 
 
+SUMMARY = [
+    "id",
+    "collection",
+    "type",
+    "name",
+    "description",
+    "latest_hash",
+    "update_state",
+    "created_at",
+    "updated_at",
+]
+
+
 @admin.register(Artifact)
 class ArtifactAdmin(ImportPage, ReadOnlyMixin, admin.ModelAdmin):
     list_display = [
@@ -102,38 +115,9 @@ class ArtifactAdmin(ImportPage, ReadOnlyMixin, admin.ModelAdmin):
     search_help_text = "A name, part of one, or a content hash (a prefix of 8+ hex is enough)."
     list_select_related = ["collection", "latest_version", "update_check"]
     actions = ["check_for_updates", "remove_selected"]
-    readonly_fields = [
-        "id",
-        "collection",
-        "type",
-        "name",
-        "description",
-        "latest_hash",
-        "update_state",
-        "configuration",
-        "created_at",
-        "updated_at",
-        "children",
-        "parents",
-        "version_history",
-    ]
+    readonly_fields = [*SUMMARY, "configuration", "children", "parents", "version_history"]
     fieldsets = [
-        (
-            None,
-            {
-                "fields": [
-                    "id",
-                    "collection",
-                    "type",
-                    "name",
-                    "description",
-                    "latest_hash",
-                    "update_state",
-                    "created_at",
-                    "updated_at",
-                ]
-            },
-        ),
+        (None, {"fields": SUMMARY}),
         ("MCP server", {"fields": ["configuration"], "classes": ["mcp-only"]}),
         ("Current children (the latest version's associations)", {"fields": ["children"]}),
         ("Plugins whose latest version contains it", {"fields": ["parents"]}),
