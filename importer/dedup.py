@@ -96,17 +96,20 @@ def resolve(collection: Collection | None, candidates: Sequence[Candidate]) -> l
 def _existing_versions(
     artifacts: dict[tuple[str, str], Artifact], candidates: Sequence[Candidate]
 ) -> dict[tuple[Any, str], Version]:
-    """The versions among the candidates' hashes that belong to their artifacts. One lookup
-    by hash (indexed); matching the artifacts in Python keeps SQLite away from a plan that
-    crosses two long IN lists."""
+    """The versions among the candidates' hashes that belong to their artifacts, in one query
+    returning plain tuples; only the matches become (minimal) model instances."""
     if not artifacts:
         return {}
     wanted = {artifact.pk for artifact in artifacts.values()}
-    found = Version.objects.filter(content_hash__in={c.content_hash for c in candidates})
+    rows = Version.objects.filter(
+        content_hash__in={c.content_hash for c in candidates}, artifact_id__in=wanted
+    ).values_list("pk", "artifact_id", "content_hash")
     return {
-        (version.artifact_id, version.content_hash): version
-        for version in found
-        if version.artifact_id in wanted
+        (artifact_id, content_hash): Version(
+            pk=pk, artifact_id=artifact_id, content_hash=content_hash
+        )
+        for pk, artifact_id, content_hash in rows
+        if artifact_id in wanted
     }
 
 
