@@ -151,11 +151,6 @@ class LocalBlobStore(BlobStore):
                 is_blob = regular and is_hex(blob.name, HASH_LENGTH - 2)
                 yield _entry(blob, folder.name + blob.name if is_blob else None)
 
-    def strays(self) -> Iterator[Path]:
-        for entry in self.entries():
-            if entry.digest is None:
-                yield Path(entry.name)
-
     def quarantine(self, entry: Entry) -> None:
         path = Path(entry.name)
         target = self.root / "quarantine" / path.parent.name / path.name

@@ -43,7 +43,7 @@ class PluginUpdate:
     current: str | None = None
     upstream: str | None = None
     error: str | None = None
-    source: str | None = None  # what to import to get the update
+    source: str | None = None  # what to import to get the update (a marketplace for an entry)
     entry: str | None = None  # its marketplace entry's name, when it came from one
 
     def as_dict(self) -> dict[str, Any]:
@@ -96,10 +96,14 @@ class Checker:
         current = origin.commit if origin.kind == OriginKind.GIT else origin.sha256
         try:
             source, entry = self._upstream_source(plugin, origin)
-            return self._compare(plugin, origin, source, entry, current)
+            found = self._compare(plugin, origin, source, entry, current)
         except ImportError_ as error:
             reason = f"{error.path}: {error.message}" if error.path else error.message
             return PluginUpdate(plugin, UpdateState.UNREACHABLE, current, error=reason)
+        if found.source is not None and entry is not None and origin.marketplace is not None:
+            # An entry of a marketplace is imported through that marketplace.
+            return replace(found, source=origin.marketplace.location)
+        return found
 
     def _upstream_source(
         self, plugin: Artifact, origin: Origin
@@ -252,15 +256,12 @@ def import_updates(updates: Iterable[PluginUpdate]) -> ImportReport:
 
 def _grouped(updates: Iterable[PluginUpdate]) -> dict[tuple[str, str], list[str]]:
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
-    origins = current_origins([u.plugin for u in updates])
     for update in updates:
         if update.state != UpdateState.UPDATE_AVAILABLE or update.source is None:
             continue
-        origin = origins.get(update.plugin.pk)
-        market = origin.marketplace if origin else None
-        collection = update.plugin.collection.name
-        if market is not None and update.entry is not None:
-            groups[(collection, market.location)].append(update.entry)
+        key = (update.plugin.collection.name, update.source)
+        if update.entry is not None:
+            groups[key].append(update.entry)
         else:
-            groups.setdefault((collection, update.source), [])  # the whole source
+            groups.setdefault(key, [])  # the whole source
     return groups
