@@ -6,7 +6,6 @@ keep the import's temporary files, caches and views under the local storage root
 import contextlib
 import hashlib
 import shutil
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -98,21 +97,18 @@ class BlobStore(ABC):
     # --- writing ----------------------------------------------------------------------
 
     @abstractmethod
-    def put_many(self, staged: dict[str, Path]) -> list[str]:
-        """Store staged files (each already holding its digest's bytes, and found
-        ``missing``) durably; returns the digests that were new. The staged files are
+    def put_many(self, staged: dict[str, Path | bytes]) -> list[str]:
+        """Store staged blobs (files or bytes in memory, each holding its digest's bytes,
+        and found ``missing``) durably; returns the digests that were new. Staged files are
         consumed. On failure, what this call added is removed again before the error
         propagates."""
 
     def put_bytes(self, data: bytes) -> tuple[str, bool]:
         """Store bytes held in memory; returns (digest, whether it was new)."""
-        self.tmp.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256(data).hexdigest()
         if self.has(digest):
             return digest, False
-        with tempfile.NamedTemporaryFile(dir=self.tmp, delete=False) as handle:
-            handle.write(data)
-        added = self.put_many({digest: Path(handle.name)})
+        added = self.put_many({digest: data})
         return digest, bool(added)
 
     @abstractmethod

@@ -7,6 +7,7 @@ import ctypes
 import os
 import shutil
 import sys
+import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -56,6 +57,7 @@ class LocalBlobStore(BlobStore):
     def __init__(self, root: Path | None = None) -> None:
         super().__init__(root)
         self.objects = self.root / "objects"
+        self._folders: set[Path] = set()  # folders known to exist
 
     def path_for(self, digest: str) -> Path:
         return self.objects / digest[:2] / digest[2:]
@@ -72,15 +74,19 @@ class LocalBlobStore(BlobStore):
     def describe(self, digest: str) -> str:
         return str(self.path_for(digest))
 
-    def place(self, staged: Path, digest: str) -> bool:
-        """Put one staged file in place; True when the blob is new. Nothing is flushed here:
-        put_many makes the whole batch durable at once."""
+    def place(self, staged: Path | bytes, digest: str) -> bool:
+        """Put one staged blob (a file, or bytes held in memory) in place; True when the blob
+        is new. Nothing is flushed here: put_many makes the whole batch durable at once."""
         target = self.path_for(digest)
+        incoming = staged if isinstance(staged, Path) else None
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.chmod(staged, BLOB_MODE)
+            self._ensure_folder(target.parent)
+            if incoming is None:
+                incoming = self._write_incoming(staged, digest)  # type: ignore[arg-type]
+            else:
+                os.chmod(incoming, BLOB_MODE)
             try:
-                os.link(staged, target)
+                os.link(incoming, target)
             except FileExistsError:
                 return False
             return True
@@ -89,15 +95,37 @@ class LocalBlobStore(BlobStore):
                 f"cannot store blob: {error.strerror}", path=str(target), rule=Rule.STORAGE_FAILED
             ) from error
         finally:
-            staged.unlink(missing_ok=True)
+            if incoming is not None:
+                incoming.unlink(missing_ok=True)
 
-    def put_many(self, staged: dict[str, Path]) -> list[str]:
+    def _ensure_folder(self, folder: Path) -> None:
+        if folder not in self._folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
+
+    def _write_incoming(self, data: bytes, digest: str) -> Path:
+        """The bytes in a new read-only file under tmp/ (the same filesystem as objects/)."""
+        self._ensure_folder(self.tmp)
+        incoming = self.tmp / f"blob-{digest}-{uuid.uuid4().hex[:12]}"
+        fd = os.open(incoming, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, BLOB_MODE)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        except BaseException:
+            os.close(fd)
+            incoming.unlink(missing_ok=True)
+            raise
+        os.close(fd)
+        return incoming
+
+    def put_many(self, staged: dict[str, Path | bytes]) -> list[str]:
         """Link every staged blob in place, then make the batch durable with one ``syncfs``
         of the storage root's filesystem (Linux; elsewhere one fsync per blob and folder)."""
         added: list[str] = []
         try:
-            for digest, path in staged.items():
-                if self.place(path, digest):
+            for digest, blob in staged.items():
+                if self.place(blob, digest):
                     added.append(digest)
             if added:
                 self._make_durable(added)

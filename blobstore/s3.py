@@ -91,7 +91,7 @@ class S3BlobStore(BlobStore):
     def describe(self, digest: str) -> str:
         return f"s3://{self.bucket}/{self.key(digest)}"
 
-    def put_many(self, staged: dict[str, Path]) -> list[str]:
+    def put_many(self, staged: dict[str, Path | bytes]) -> list[str]:
         """PUT the staged blobs (callers pass what ``missing`` found), many in flight. On
         failure every key this call meant to add is deleted again (under the import lock
         nobody else adds them)."""
@@ -109,13 +109,17 @@ class S3BlobStore(BlobStore):
             self.remove_many(new)
             raise
         finally:
-            for path in staged.values():
-                path.unlink(missing_ok=True)
+            for blob in staged.values():
+                if isinstance(blob, Path):
+                    blob.unlink(missing_ok=True)
         return sorted(new)
 
-    def _upload(self, digest: str, path: Path) -> str:
+    def _upload(self, digest: str, blob: Path | bytes) -> str:
         """One PUT (a blob is one file: no multipart transfer threads of its own)."""
-        with path.open("rb") as body:
+        if isinstance(blob, bytes):
+            self.client.put_object(Bucket=self.bucket, Key=self.key(digest), Body=blob)
+            return digest
+        with blob.open("rb") as body:
             self.client.put_object(Bucket=self.bucket, Key=self.key(digest), Body=body)
         return digest
 

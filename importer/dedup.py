@@ -13,6 +13,7 @@ from artifacts.models import (
     ArtifactAssociation,
     ArtifactType,
     Collection,
+    RelationshipType,
     Version,
     normalize_name,
 )
@@ -91,6 +92,52 @@ def resolve(collection: Collection | None, candidates: Sequence[Candidate]) -> l
             decision = DedupDecision.CREATE_NEW_ARTIFACT
         resolutions.append(Resolution(candidate, decision, artifact, version))
     return resolutions
+
+
+def unchanged_plugin(collection: str, candidates: Sequence[Candidate]) -> list[Resolution] | None:
+    """The resolutions of a plugin re-imported unchanged, or None.
+
+    When the plugin's tree hash is already a version of that plugin in ``collection`` and
+    that version pins exactly these children at these hashes, every decision is
+    LINK_EXISTING and nothing is written: two queries, however many children.
+    """
+    *children, plugin = candidates
+    version = (
+        Version.objects.filter(
+            artifact__collection__name=collection,
+            artifact__type=ArtifactType.PLUGIN,
+            artifact__name_key=normalize_name(plugin.name),
+            content_hash=plugin.content_hash,
+        )
+        .values_list("pk", "artifact_id")
+        .first()
+    )
+    if version is None:
+        return None
+    pinned = {
+        (child_type, name_key): (content_hash, child_id, child_version_id)
+        for child_type, name_key, content_hash, child_id, child_version_id in (
+            ArtifactAssociation.objects.filter(
+                parent_version_id=version[0], relationship_type=RelationshipType.CONTAINS
+            ).values_list(
+                "child__type",
+                "child__name_key",
+                "pinned_version_hash",
+                "child_id",
+                "child_version_id",
+            )
+        )
+    }
+    if {c.identity: c.content_hash for c in children} != {k: v[0] for k, v in pinned.items()}:
+        return None
+    resolutions = [_linked(c, *pinned[c.identity][1:]) for c in children]
+    return [*resolutions, _linked(plugin, version[1], version[0])]
+
+
+def _linked(candidate: Candidate, artifact_id: Any, version_id: Any) -> Resolution:
+    artifact = Artifact(pk=artifact_id, type=candidate.type, name=candidate.name)
+    version = Version(pk=version_id, artifact_id=artifact_id, content_hash=candidate.content_hash)
+    return Resolution(candidate, DedupDecision.LINK_EXISTING, artifact, version)
 
 
 def _existing_versions(

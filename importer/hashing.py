@@ -128,25 +128,53 @@ def _buffer() -> tuple[bytearray, memoryview]:
 
 
 def hash_stream(
-    source: BinaryIO, *, sink: BinaryIO | None = None, max_bytes: int | None = None, label: str = ""
+    source: BinaryIO,
+    *,
+    sink: BinaryIO | None = None,
+    max_bytes: int | None = None,
+    label: str = "",
+    head: bytes = b"",
 ) -> tuple[str, int]:
-    """SHA-256 and length of a stream, copying the bytes to ``sink`` in the same pass."""
-    digest = hashlib.sha256()
+    """SHA-256 and length of a stream, copying the bytes to ``sink`` in the same pass;
+    ``head``: bytes already read from the stream, taken first."""
+    digest = hashlib.sha256(head)
+    if sink is not None and head:
+        sink.write(head)
     buffer, view = _buffer()
-    size = 0
+    size = len(head)
     while count := _read_into(source, buffer, label):
         size += count
-        if max_bytes is not None and size > max_bytes:
-            raise LimitExceeded(
-                f"file is larger than the limit of {max_bytes} bytes",
-                path=display_path(label),
-                rule=Rule.FILE_TOO_LARGE,
-            )
+        check_file_size(size, max_bytes, label)
         chunk = view[:count]
         digest.update(chunk)
         if sink is not None:
             sink.write(chunk)
     return digest.hexdigest(), size
+
+
+def check_file_size(size: int, max_bytes: int | None, label: str) -> None:
+    if max_bytes is not None and size > max_bytes:
+        raise LimitExceeded(
+            f"file is larger than the limit of {max_bytes} bytes",
+            path=display_path(label),
+            rule=Rule.FILE_TOO_LARGE,
+        )
+
+
+def read_head(source: BinaryIO, count: int, label: str) -> bytes:
+    """Up to ``count`` bytes from the start of a stream (fewer only at its end)."""
+    parts = []
+    left = count
+    while left > 0:
+        try:
+            part = source.read(left)
+        except OSError as error:
+            raise unreadable(label, error) from error
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def _read_into(source: BinaryIO, buffer: bytearray, label: str) -> int:

@@ -253,7 +253,7 @@ def _reader(
 ) -> Callable[[str], bytes]:
     def read(relative: str) -> bytes:
         if staging is not None:
-            return staging.blobs[by_path[relative].sha256].read_bytes()
+            return staging.read(by_path[relative].sha256)
         return (source.root / relative).read_bytes()
 
     return read

@@ -15,7 +15,15 @@ from django.conf import settings
 
 from artifacts.models import TYPE_PLURALS, ArtifactType
 from blobstore import BlobStore
-from importer.hashing import Limits, TreeFile, hash_bytes, hash_file, hash_stream
+from importer.hashing import (
+    Limits,
+    TreeFile,
+    check_file_size,
+    hash_bytes,
+    hash_stream,
+    open_regular,
+    read_head,
+)
 
 
 def storage_root() -> Path:
@@ -28,44 +36,67 @@ def views_enabled() -> bool:
     return bool(getattr(settings, "SKILLMEAT_VIEWS", True))
 
 
+SMALL_FILE_BYTES = 1024 * 1024  # a file up to this size is staged in memory (budget allowing)
+Staged = bytes | Path  # a staged blob: its bytes in memory, or a file under tmp/
+Held = Callable[[str], bytes | None]  # a blob's bytes when an import holds them in memory
+
+
 class StagingArea:
-    """A private folder under ``tmp/`` that receives each file's bytes while it is hashed.
+    """Receives each file's bytes while it is hashed: small files in memory (up to
+    ``SKILLMEAT_STAGING_MEMORY_BYTES`` per import), the others in a private folder under
+    ``tmp/``, made on first need.
 
     Staged blobs are named by their digest, so the same bytes met twice are kept once; what
-    is staged is what gets stored.
+    is staged is what gets stored (and what the new views are written from).
     """
 
-    def __init__(self, store: BlobStore, name: str) -> None:
+    def __init__(self, store: BlobStore, name: str, *, memory: int | None = None) -> None:
         self.store = store
-        store.tmp.mkdir(parents=True, exist_ok=True)
-        self.path = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=store.tmp))
-        self.blobs: dict[str, Path] = {}
+        self.name = name
+        self.memory_left = settings.SKILLMEAT_STAGING_MEMORY_BYTES if memory is None else memory
+        self.blobs: dict[str, Staged] = {}
+        self._path: Path | None = None
+
+    @property
+    def path(self) -> Path:
+        if self._path is None:
+            self.store.tmp.mkdir(parents=True, exist_ok=True)
+            self._path = Path(tempfile.mkdtemp(prefix=f"{self.name}-", dir=self.store.tmp))
+        return self._path
 
     def receive(self, path: Path, limits: Limits, label: str) -> tuple[str, int]:
         """Hash a file and keep its bytes; returns (digest, size)."""
-        return self._stage(
-            lambda sink: hash_file(path, sink=sink, max_bytes=limits.max_file_bytes, label=label)
-        )
+        with open_regular(path, label) as source:
+            return self.receive_stream(source, limits, label)
 
     def receive_stream(self, source: BinaryIO, limits: Limits, label: str) -> tuple[str, int]:
-        return self._stage(
-            lambda sink: hash_stream(
-                source, sink=sink, max_bytes=limits.max_file_bytes, label=label
-            )
-        )
-
-    def _stage(self, copy: Callable[[BinaryIO], tuple[str, int]]) -> tuple[str, int]:
+        budget = min(SMALL_FILE_BYTES, self.memory_left)
+        head = read_head(source, budget + 1, label)
+        if len(head) <= budget:
+            check_file_size(len(head), limits.max_file_bytes, label)
+            return self.receive_bytes(head), len(head)
         with self._incoming() as (handle, staged):
-            digest, size = copy(handle)
+            digest, size = hash_stream(
+                source, sink=handle, max_bytes=limits.max_file_bytes, label=label, head=head
+            )
         self._keep(staged, digest)
         return digest, size
 
     def receive_bytes(self, data: bytes) -> str:
-        with self._incoming() as (handle, staged):
-            handle.write(data)
         digest = hash_bytes(data)
-        self._keep(staged, digest)
+        if digest not in self.blobs:
+            self.blobs[digest] = data
+            self.memory_left -= len(data)
         return digest
+
+    def read(self, digest: str) -> bytes:
+        staged = self.blobs[digest]
+        return staged if isinstance(staged, bytes) else staged.read_bytes()
+
+    def held(self, digest: str) -> bytes | None:
+        """The staged bytes of a blob when they are in memory."""
+        staged = self.blobs.get(digest)
+        return staged if isinstance(staged, bytes) else None
 
     @contextlib.contextmanager
     def _incoming(self) -> Iterator[tuple[BinaryIO, Path]]:
@@ -88,13 +119,16 @@ class StagingArea:
 
     def commit_blobs(self, digests: Iterable[str]) -> list[str]:
         """Store the staged blobs among ``digests`` that the store lacks; returns the new.
-        Every one is looked up, so presenting lost bytes again heals the store."""
+        Every one is looked up, so presenting lost bytes again heals the store. Blobs staged
+        as files are consumed; those in memory stay readable for the views."""
         present = {d for d in digests if d in self.blobs}
         wanted = {d: self.blobs[d] for d in self.store.missing(present)}
         return self.store.put_many(wanted)
 
     def cleanup(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+        if self._path is not None:
+            shutil.rmtree(self._path, ignore_errors=True)
+        self.blobs = {}
 
 
 def view_path(base: Path, artifact_type: str, name: str) -> Path:
@@ -118,12 +152,21 @@ class ViewWriter:
     the new one in), a gap that the verify command repairs if a crash falls into it.
     """
 
-    def __init__(self, store: BlobStore, collection: str) -> None:
+    def __init__(self, store: BlobStore, collection: str, held: Held | None = None) -> None:
+        """``held`` gives the bytes an import still holds in memory (the views of its new
+        versions are written from them; anything else is read from the blob store)."""
         self.store = store
+        self.held = held
         self.base = store.root / "collections" / collection
-        store.tmp.mkdir(parents=True, exist_ok=True)
-        self.staging = Path(tempfile.mkdtemp(prefix="views-", dir=store.tmp))
+        self._staging: Path | None = None  # made on first need
         self.pending: list[tuple[Path | None, Path]] = []  # None: the view goes away
+
+    @property
+    def staging(self) -> Path:
+        if self._staging is None:
+            self.store.tmp.mkdir(parents=True, exist_ok=True)
+            self._staging = Path(tempfile.mkdtemp(prefix="views-", dir=self.store.tmp))
+        return self._staging
 
     def stage(self, artifact_type: str, name: str, files: Iterable[TreeFile]) -> None:
         if not views_enabled():
@@ -131,10 +174,10 @@ class ViewWriter:
         staged = self.staging / str(len(self.pending))
         if is_directory_view(artifact_type):
             staged.mkdir()
-            rebuild_files(self.store, files, staged)
+            rebuild_files(self.store, files, staged, self.held)
         else:
             (only,) = files
-            rebuild_files(self.store, [replace(only, path=staged.name)], self.staging)
+            rebuild_files(self.store, [replace(only, path=staged.name)], self.staging, self.held)
         self.pending.append((staged, view_path(self.base, artifact_type, name)))
 
     def remove(self, artifact_type: str, name: str) -> None:
@@ -172,19 +215,42 @@ class ViewWriter:
             os.replace(staged, final)
 
     def discard(self) -> None:
-        shutil.rmtree(self.staging, ignore_errors=True)
+        if self._staging is not None:
+            shutil.rmtree(self._staging, ignore_errors=True)
+            self._staging = None
         self.pending = []
 
     def reset(self) -> None:
         """Forget what was staged and start again (a transaction is being retried)."""
         self.discard()
-        self.staging = Path(tempfile.mkdtemp(prefix="views-", dir=self.store.tmp))
 
 
-def rebuild_files(store: BlobStore, files: Iterable[TreeFile], destination: Path) -> None:
-    """Write files (path, mode, blob) below ``destination`` from the blob store."""
+def rebuild_files(
+    store: BlobStore, files: Iterable[TreeFile], destination: Path, held: Held | None = None
+) -> None:
+    """Write files (path, mode, blob) below ``destination``: bytes ``held`` in memory as
+    they are, the others from the blob store."""
+    made: set[Path] = set()
     for tree_file in files:
         target = destination / tree_file.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        store.copy_to(tree_file.sha256, target)
-        os.chmod(target, tree_file.mode & 0o777)
+        if target.parent not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent)
+        data = held(tree_file.sha256) if held is not None else None
+        if data is None:
+            store.copy_to(tree_file.sha256, target)
+            os.chmod(target, tree_file.mode & 0o777)
+        else:
+            write_new_file(target, data, tree_file.mode & 0o777)
+
+
+def write_new_file(target: Path, data: bytes, mode: int) -> None:
+    """Create ``target`` (it must not exist) holding ``data``, with exactly ``mode``."""
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    try:
+        os.fchmod(fd, mode)  # whatever the umask
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)

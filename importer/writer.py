@@ -16,6 +16,7 @@ from artifacts.models import (
     VersionFile,
     normalize_name,
 )
+from importer.bulk import insert_rows, update_rows
 from importer.dedup import Resolution
 from importer.origin import Origin
 from importer.results import DedupDecision
@@ -44,7 +45,7 @@ def write_rows(
     rows.save()
     step("associations")
     if plugin.decision != DedupDecision.LINK_EXISTING:
-        ArtifactAssociation.objects.bulk_create(_associations(plugin, children, now))
+        insert_rows(ArtifactAssociation, _associations(plugin, children, now))
 
 
 class _Rows:
@@ -74,6 +75,8 @@ class _Rows:
                 type=candidate.type,
                 name=candidate.name,
                 name_key=normalize_name(candidate.name),
+                created_at=now,
+                updated_at=now,
             )
             self.artifacts.append(resolution.artifact)
         else:
@@ -110,11 +113,10 @@ class _Rows:
         )
 
     def save(self) -> None:
-        Artifact.objects.bulk_create(self.artifacts)
-        Version.objects.bulk_create(self.versions)
-        VersionFile.objects.bulk_create(self.files)
-        if self.moved:
-            Artifact.objects.bulk_update(self.moved, ["latest_version", "updated_at"])
+        insert_rows(Artifact, self.artifacts)
+        insert_rows(Version, self.versions)
+        insert_rows(VersionFile, self.files)
+        update_rows(Artifact, self.moved, ["latest_version", "updated_at"])
 
 
 def _associations(
