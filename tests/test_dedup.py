@@ -1,5 +1,7 @@
 """Deduplication exactly as DESIGN section 5, on real plugin trees and a real database."""
 
+import json
+
 import pytest
 
 from artifacts.models import Artifact, ArtifactAssociation, VersionFile
@@ -212,3 +214,39 @@ def test_the_pinned_association_rows_match_the_plugin_history(make_tree):
         )
     )
     assert len(greet_pins) == 2
+
+
+def test_an_unchanged_tree_whose_entry_declares_other_children_is_not_taken_for_unchanged(
+    make_tree, tmp_path
+):
+    """The re-import's fast path needs the same children too, not only the same tree: a
+    marketplace entry that makes a plugin file a command is judged in full."""
+    plugin = {
+        ".claude-plugin/plugin.json": json.dumps({"name": "lister"}),
+        "commands/one.md": "one\n",
+        "extra/two.md": "two\n",
+    }
+    market = {
+        ".claude-plugin/marketplace.json": json.dumps(
+            {
+                "name": "m",
+                "owner": {"name": "o"},
+                "plugins": [
+                    {
+                        "name": "lister",
+                        "source": "./lister",
+                        "commands": ["./commands/", "./extra/"],
+                    }
+                ],
+            }
+        ),
+        **{f"lister/{path}": content for path, content in plugin.items()},
+    }
+    first = import_paths([make_tree(plugin)]).results[0]
+    again = import_paths([make_tree(market)]).results[0]
+    assert again.plugin_hash == first.plugin_hash
+    decisions = {c.name: c.decision for c in again.children}
+    assert decisions == {
+        "one": DedupDecision.LINK_EXISTING,
+        "two": DedupDecision.CREATE_NEW_ARTIFACT,
+    }

@@ -7,7 +7,7 @@ import stat
 import pytest
 
 from blobstore import LocalBlobStore
-from importer.errors import StorageFailed, UnsafePath
+from importer.errors import ImportError_, StorageFailed, UnsafePath
 from importer.hashing import Limits
 from importer.storage import StagingArea
 
@@ -126,3 +126,34 @@ def test_without_syncfs_every_blob_and_folder_is_fsynced(tmp_path, monkeypatch):
     path.write_bytes(b"one")
     store.put_many({hashlib.sha256(b"one").hexdigest(): path})
     assert len(synced) == 3  # the blob, its folder, objects/
+
+
+def test_small_files_are_staged_in_memory_until_the_budget_is_spent(tmp_path, skillmeat_home):
+    store = LocalBlobStore()
+    staging = StagingArea(store, "t", memory=2500)
+    digests = []
+    for index in range(3):
+        source = tmp_path / f"f{index}"
+        source.write_bytes(bytes([index]) * 1000)
+        digests.append(staging.receive(source, Limits(), source.name)[0])
+    # the first two fit in 2,500 bytes; the third is staged as a file under tmp/
+    assert [staging.held(d) is not None for d in digests] == [True, True, False]
+    assert [p.name for p in staging.path.iterdir()] == [digests[2]]
+    assert all(staging.read(d) == bytes([i]) * 1000 for i, d in enumerate(digests))
+    assert sorted(staging.commit_blobs(digests)) == sorted(digests)
+    assert all(store.read(d) == bytes([i]) * 1000 for i, d in enumerate(digests))
+    assert all(stat.S_IMODE(store.path_for(d).stat().st_mode) == 0o444 for d in digests)
+    staging.cleanup()
+    assert list(store.tmp.iterdir()) == []
+
+
+def test_a_file_over_the_limit_is_refused_whether_staged_in_memory_or_not(tmp_path):
+    source = tmp_path / "big"
+    source.write_bytes(b"x" * 2000)
+    for memory in (10_000, 0):
+        staging = StagingArea(LocalBlobStore(tmp_path / "root"), "t", memory=memory)
+        with pytest.raises(ImportError_) as refused:
+            staging.receive(source, Limits(max_file_bytes=1999), "plugin/big")
+        assert refused.value.rule == "file_too_large"
+        assert staging.blobs == {}
+        staging.cleanup()
