@@ -39,7 +39,9 @@ def matching_hashes(versions: QuerySet[Version], reference: str) -> list[str]:
     if len(text) == HASH_LENGTH:
         found = versions.filter(content_hash=text)
     else:
-        found = versions.filter(content_hash__startswith=text)
+        # A range rather than LIKE 'prefix%': an index on the hash serves it on every
+        # database (hashes are lowercase hex, and "g" sorts after every hex digit).
+        found = versions.filter(content_hash__gte=text, content_hash__lt=text + "g")
     hashes = list(
         found.order_by("content_hash")
         .values_list("content_hash", flat=True)

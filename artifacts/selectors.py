@@ -1,6 +1,7 @@
 """Reads of the collection, each in a constant number of queries whatever the row count."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -10,7 +11,9 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 from artifacts.hashrefs import version_by_reference
 from artifacts.models import Artifact, ArtifactAssociation, ArtifactType, Version, VersionFile
 
+LIST_ORDER = ("collection_id", "type", "name_key")
 DEFAULT_ASSOCIATION_LIMIT = 500
+MAX_LATEST_FROM = 20  # plugin names per association item; latest_from_count counts them all
 MAX_ASSOCIATION_LIMIT = 5000
 ARTIFACT_ROW_FIELDS = (
     "id",
@@ -26,6 +29,13 @@ ARTIFACT_ROW_FIELDS = (
 )
 
 
+def artifact_keys() -> QuerySet[Artifact]:
+    """Artifacts in the list's order, without joins: what filters and the paginator work on.
+    The identity constraint's index (collection, type, name key) serves the order, so a deep
+    page skips index entries rather than sorting and joining every row before it."""
+    return Artifact.objects.order_by(*LIST_ORDER)
+
+
 def artifact_rows(*, collection: str | None = None) -> QuerySet:
     """Artifacts as plain rows (dicts) with their collection's name and their latest
     version's hash and metadata: listing thousands stays one cheap query, no model objects."""
@@ -37,7 +47,13 @@ def artifact_rows(*, collection: str | None = None) -> QuerySet:
     )
     if collection:
         artifacts = artifacts.filter(collection__name=collection)
-    return artifacts.order_by("collection_name", "type", "name_key").values(*ARTIFACT_ROW_FIELDS)
+    return artifacts.order_by(*LIST_ORDER).values(*ARTIFACT_ROW_FIELDS)
+
+
+def artifact_rows_of(ids: Sequence[Any]) -> list[dict[str, Any]]:
+    """The rows of ``artifact_rows`` for these artifacts, in the order of ``ids``."""
+    rows = {row["id"]: row for row in artifact_rows().filter(pk__in=list(ids))}
+    return [rows[pk] for pk in ids if pk in rows]
 
 
 def plugin_children(
@@ -90,6 +106,7 @@ class AssociationItem:
     current_version_hash: str | None
     drifted: bool
     latest_from: list[str]
+    latest_from_count: int
     position: int
     created_at: datetime
 
@@ -113,8 +130,12 @@ class Window:
 
 
 def _item(
-    association: ArtifactAssociation, shown: Artifact, latest_from: list[str]
+    association: ArtifactAssociation, shown: Artifact, brought: list[str], own: str
 ) -> AssociationItem:
+    """``brought``: every plugin that contains the child's latest version; the item names at
+    most :data:`MAX_LATEST_FROM` of them, ``own`` (the plugin of this association) first when
+    it is one, and counts them all (a shared child's list would repeat on each of its
+    thousands of parents)."""
     child_latest = association.child.latest_version
     current = child_latest.content_hash if child_latest else None
     return AssociationItem(
@@ -126,10 +147,18 @@ def _item(
         pinned_version_hash=association.pinned_version_hash,
         current_version_hash=current,
         drifted=current != association.pinned_version_hash,
-        latest_from=latest_from,
+        latest_from=_first_names(brought, own),
+        latest_from_count=len(brought),
         position=association.position,
         created_at=association.created_at,
     )
+
+
+def _first_names(names: list[str], own: str) -> list[str]:
+    if len(names) <= MAX_LATEST_FROM:
+        return names
+    first = [own] if own in names else []
+    return first + [n for n in names if n != own][: MAX_LATEST_FROM - len(first)]
 
 
 def plugins_containing(version_ids: set[Any]) -> dict[Any, list[str]]:
@@ -189,10 +218,18 @@ def artifact_associations(
     latest = {a.child.latest_version_id for a in (*parent_rows, *child_rows)} - {None}
     brought = plugins_containing(latest)
     parents = [
-        _item(a, a.parent_version.artifact, brought.get(a.child.latest_version_id, []))
+        _item(
+            a,
+            a.parent_version.artifact,
+            brought.get(a.child.latest_version_id, []),
+            own=a.parent_version.artifact.name,
+        )
         for a in parent_rows
     ]
-    children = [_item(a, a.child, brought.get(a.child.latest_version_id, [])) for a in child_rows]
+    children = [
+        _item(a, a.child, brought.get(a.child.latest_version_id, []), own=artifact.name)
+        for a in child_rows
+    ]
     return Associations(
         artifact_id=artifact.pk,
         parents=parents,

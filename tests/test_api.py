@@ -181,6 +181,7 @@ def test_associations_of_a_plugin_pin_what_the_import_recorded(staff, toolbox):
         "current_version_hash",
         "drifted",
         "latest_from",
+        "latest_from_count",
         "invocation_name",
         "position",
         "created_at",

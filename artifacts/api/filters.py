@@ -1,6 +1,6 @@
 """Filters of the artifact list (django-filter)."""
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
 from rest_framework.exceptions import ValidationError
 
@@ -38,8 +38,8 @@ class ArtifactFilter(filters.FilterSet):
             raise ValidationError({"content_hash": [str(error)]}) from error
         if not hashes:
             return queryset.none()
-        versions = Version.objects.filter(artifact=OuterRef("pk"), content_hash=hashes[0])
-        return queryset.filter(Exists(versions))
+        holders = Version.objects.filter(content_hash=hashes[0]).values("artifact_id")
+        return queryset.filter(pk__in=holders)
 
     def _is_staff(self) -> bool:
         user = getattr(self.request, "user", None)

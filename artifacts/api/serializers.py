@@ -219,8 +219,12 @@ class AssociationItemSerializer(serializers.Serializer):
         child=serializers.CharField(),
         help_text=(
             "The plugins whose versions contain the child's latest version (empty for a "
-            "standalone import): a drift brought by another plugin is no update of this one."
+            "standalone import): a drift brought by another plugin is no update of this one. "
+            "At most 20 names, the plugin of this association first when it is one of them."
         ),
+    )
+    latest_from_count = serializers.IntegerField(
+        help_text="How many plugins contain the child's latest version (latest_from names 20)."
     )
     position = serializers.IntegerField()
     created_at = serializers.DateTimeField()

@@ -72,9 +72,20 @@ class ArtifactViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [permissions.IsAuthenticated, lifecycle.CanDelete]
 
     def get_queryset(self) -> QuerySet:
-        if self.action in ("list", "retrieve"):
+        if self.action == "list":
+            return selectors.artifact_keys()
+        if self.action == "retrieve":
             return selectors.artifact_rows()
         return Artifact.objects.all()
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # Filter and paginate the bare artifacts (an index serves their order), then read
+        # the page's rows with their collection and latest version.
+        keys = self.filter_queryset(self.get_queryset()).values_list("pk", flat=True)
+        page = self.paginate_queryset(keys)
+        rows = selectors.artifact_rows_of(page if page is not None else list(keys))
+        serializer = self.get_serializer(rows, many=True)
+        return self.get_paginated_response(serializer.data)
 
     @lifecycle.DELETE_ARTIFACT_SCHEMA
     def destroy(self, request: Request, pk: str | None = None) -> Response:
