@@ -14,6 +14,7 @@ def django_setup(database_url: str | None = None) -> Path:
     os.environ["SKILLMEAT_HOME"] = str(home)
     os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "x" * 40)
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("DEBUG", "false")  # a production run: no query log
     if database_url:
         os.environ["DATABASE_URL"] = database_url
     os.environ["DJANGO_SETTINGS_MODULE"] = "skillmeat_site.settings"

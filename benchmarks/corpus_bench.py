@@ -1,17 +1,21 @@
 """Import throughput against git on the same tree, in the same run: a synthetic marketplace of
-N plugins x K children (some children shared between plugins), or any folder given; git's
+N plugins x K children (some children shared between plugins; Markdown files of realistic size,
+about 6.5 KiB on average like the real marketplaces), or any folder given; git's
 ``add -A && commit`` then ``add -A`` again on a copy of that tree; then the first import and the
 re-import of it. Prints the four times and the two ratios (targets: first import <= git's
 commit, re-import <= 3 s). ``--scale`` instead imports N plugins one by one and prints the
 per-plugin time by decile of the run (target: last decile at most x1.10 of the first).
 
     .venv/bin/python benchmarks/corpus_bench.py [--plugins 200] [--children 30] [FOLDER]
+        [--text-bytes 6500]   # the mean size of a synthetic Markdown file (0: a few lines)
     .venv/bin/python benchmarks/corpus_bench.py --scale [--plugins 1000] [--children 30]
 """
 
 import argparse
 import json
+import math
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -24,16 +28,19 @@ from _setup import django_setup
 SHARED_EVERY = 5  # every fifth plugin carries the shared children too
 
 
-def synthetic_marketplace(root: Path, plugins: int, children: int) -> Path:
+def synthetic_marketplace(root: Path, plugins: int, children: int, text_bytes: int) -> Path:
+    """N plugins x K children (every fifth with 8 shared children too), each Markdown file
+    padded with prose to about ``text_bytes`` on average (0: no padding)."""
     from tests.conftest import write_tree
     from tests.plugins import synthetic_plugin
 
-    shared = synthetic_plugin("shared", 8)
+    prose = Prose(text_bytes)
+    shared = prose.padded(synthetic_plugin("shared", 8))
     shared.pop(".claude-plugin/plugin.json")
     entries = []
     for index in range(plugins):
         name = f"plugin-{index}"
-        tree = synthetic_plugin(name, children)
+        tree = prose.padded(synthetic_plugin(name, children))
         if index % SHARED_EVERY == 0:
             tree.update({k: v for k, v in shared.items() if k != ".mcp.json"})
         write_tree(root / "plugins" / name, tree)
@@ -42,6 +49,37 @@ def synthetic_marketplace(root: Path, plugins: int, children: int) -> Path:
     (root / ".claude-plugin").mkdir(parents=True, exist_ok=True)
     (root / ".claude-plugin/marketplace.json").write_text(json.dumps(document))
     return root
+
+
+class Prose:
+    """Markdown bodies of realistic size and compressibility, the same on every run: sizes
+    drawn around the mean (the real marketplaces measured: 6-8 KiB a file), words from a
+    vocabulary of a few thousand."""
+
+    def __init__(self, mean_bytes: int) -> None:
+        self.mean = mean_bytes
+        self.random = random.Random(13)
+        letters = "etaoinshrdlucmfwypvbgkqjxz"
+        self.words = [
+            "".join(self.random.choices(letters, k=self.random.randint(2, 10))) for _ in range(4000)
+        ]
+
+    def padded(self, tree: dict) -> dict:
+        if self.mean <= 0:
+            return tree
+        return {path: self._pad(path, content) for path, content in tree.items()}
+
+    def _pad(self, path: str, content: object) -> object:
+        if not (path.endswith(".md") and isinstance(content, str)):
+            return content
+        size = int(self.random.lognormvariate(math.log(self.mean) - 0.32, 0.8))
+        words: list[str] = []
+        length = 0
+        while length < size:
+            line = " ".join(self.random.choices(self.words, k=12))
+            words.append(line)
+            length += len(line) + 1
+        return content + "\n".join(words) + "\n"
 
 
 def git_times(tree: Path) -> tuple[float, float]:
@@ -85,10 +123,11 @@ def import_times(tree: Path) -> tuple[float, float, int]:
 
 
 def compare(tree: Path) -> None:
-    files = sum(1 for p in tree.rglob("*") if p.is_file())
+    sizes = [p.stat().st_size for p in tree.rglob("*") if p.is_file()]
     git_first, git_again = git_times(tree)
     first, again, plugins = import_times(tree)
-    print(f"tree: {plugins} plugins, {files} files")
+    mib = sum(sizes) / 2**20
+    print(f"tree: {plugins} plugins, {len(sizes)} files, {mib:.1f} MiB")
     print(f"git add -A && git commit  {git_first:8.2f} s")
     print(f"git add -A (again)        {git_again:8.2f} s")
     print(f"first import              {first:8.2f} s   x{first / git_first:.2f} of git's commit")
@@ -122,6 +161,12 @@ def main() -> None:
     parser.add_argument("folder", nargs="?", type=Path, help="a tree to use instead")
     parser.add_argument("--plugins", type=int, default=200)
     parser.add_argument("--children", type=int, default=30)
+    parser.add_argument(
+        "--text-bytes",
+        type=int,
+        default=6500,
+        help="mean size of a synthetic Markdown file (0: the bare few-line files)",
+    )
     parser.add_argument("--scale", action="store_true", help="per-plugin time by decile")
     options = parser.parse_args()
     django_setup()
@@ -132,7 +177,10 @@ def main() -> None:
         scale(options.plugins, options.children)
         return
     tree = options.folder or synthetic_marketplace(
-        Path(tempfile.mkdtemp(prefix="corpus-bench-")), options.plugins, options.children
+        Path(tempfile.mkdtemp(prefix="corpus-bench-")),
+        options.plugins,
+        options.children,
+        options.text_bytes,
     )
     compare(tree.resolve())
 

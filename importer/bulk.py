@@ -30,16 +30,28 @@ def insert_rows(model: type[models.Model], rows: Sequence[models.Model]) -> None
     if not rows:
         return
     fields = [f for f in model._meta.concrete_fields if not _left_to_database(f, rows[0])]
-    converters = [_converter(field) for field in fields]
     attnames = [field.attname for field in fields]
+    insert_values(model, attnames, [[getattr(row, name) for name in attnames] for row in rows])
+
+
+def insert_values(
+    model: type[models.Model], attnames: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """INSERT rows given as values of the fields ``attnames`` (``version_id``, not
+    ``version``), in one ``executemany``; no model instance is built."""
+    if not rows:
+        return
+    meta = model._meta
+    by_attname = {field.attname: field for field in meta.concrete_fields}
+    fields = [by_attname[name] for name in attnames]
+    converters = [_converter(field) for field in fields]
     values = [
-        [convert(getattr(row, name)) for convert, name in zip(converters, attnames, strict=True)]
-        for row in rows
+        [convert(value) for convert, value in zip(converters, row, strict=True)] for row in rows
     ]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"
     with connection.cursor() as cursor:
         cursor.executemany(sql, values)
 

@@ -4,6 +4,7 @@ associations pinned to each child's content hash."""
 
 import uuid
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.utils import timezone
 
@@ -16,12 +17,23 @@ from artifacts.models import (
     VersionFile,
     normalize_name,
 )
-from importer.bulk import insert_rows, update_rows
+from importer.bulk import insert_rows, insert_values, update_rows
 from importer.dedup import Resolution
 from importer.origin import Origin
 from importer.results import DedupDecision
 
 StepHook = Callable[..., None]
+VERSION_FILE_FIELDS = ("version_id", "path", "mode", "size", "blob_hash", "is_meta")
+ASSOCIATION_FIELDS = (
+    "parent_version_id",
+    "child_id",
+    "child_version_id",
+    "relationship_type",
+    "pinned_version_hash",
+    "position",
+    "source_path",
+    "created_at",
+)
 
 
 def write_rows(
@@ -45,7 +57,7 @@ def write_rows(
     rows.save()
     step("associations")
     if plugin.decision != DedupDecision.LINK_EXISTING:
-        insert_rows(ArtifactAssociation, _associations(plugin, children, now))
+        insert_values(ArtifactAssociation, ASSOCIATION_FIELDS, _associations(plugin, children, now))
 
 
 class _Rows:
@@ -53,7 +65,7 @@ class _Rows:
         self.origin = origin  # the origin columns every new version gets
         self.artifacts: list[Artifact] = []
         self.versions: list[Version] = []
-        self.files: list[VersionFile] = []
+        self.files: list[tuple] = []  # VERSION_FILE_FIELDS of each file
         self.moved: list[Artifact] = []
 
     def add(
@@ -101,37 +113,35 @@ class _Rows:
         resolution.version = version
         self.versions.append(version)
         self.files.extend(
-            VersionFile(
-                version=version,
-                path=f.path,
-                mode=f.mode,
-                size=f.size,
-                blob_hash=f.sha256,
-                is_meta=f.path in meta_paths,
-            )
+            (version.pk, f.path, f.mode, f.size, f.sha256, f.path in meta_paths)
             for f in candidate.files
         )
 
     def save(self) -> None:
         insert_rows(Artifact, self.artifacts)
         insert_rows(Version, self.versions)
-        insert_rows(VersionFile, self.files)
+        insert_values(VersionFile, VERSION_FILE_FIELDS, self.files)
         update_rows(Artifact, self.moved, ["latest_version", "updated_at"])
 
 
-def _associations(
-    plugin: Resolution, children: Sequence[Resolution], now: object
-) -> list[ArtifactAssociation]:
+def _associations(plugin: Resolution, children: Sequence[Resolution], now: object) -> list[tuple]:
+    """The plugin version's associations, as ASSOCIATION_FIELDS values."""
+    assert plugin.version is not None
     return [
-        ArtifactAssociation(
-            parent_version=plugin.version,
-            child=child.artifact,
-            child_version=child.version,
-            relationship_type=RelationshipType.CONTAINS,
-            pinned_version_hash=child.candidate.content_hash,
-            position=position,
-            source_path=child.candidate.location,
-            created_at=now,
+        (
+            plugin.version.pk,
+            _pk(child.artifact),
+            _pk(child.version),
+            RelationshipType.CONTAINS,
+            child.candidate.content_hash,
+            position,
+            child.candidate.location,
+            now,
         )
         for position, child in enumerate(children)
     ]
+
+
+def _pk(row: Any) -> Any:
+    assert row is not None
+    return row.pk
