@@ -4,6 +4,8 @@ plugin -> child associations pinned to a child's content hash, and the import hi
 Identity and uniqueness live in database constraints; Python only saves work.
 """
 
+import secrets
+import time
 import unicodedata
 import uuid
 from typing import Any
@@ -21,6 +23,16 @@ from artifacts.names import (
 
 HASH_LENGTH = 64
 DEFAULT_COLLECTION = "default"
+
+
+def ordered_uuid() -> uuid.UUID:
+    """A random UUID that starts with the time in milliseconds (the layout of UUID version 7):
+    rows created together sit together in the primary key's index, so an import of thousands
+    of rows touches a few index pages instead of one page per row."""
+    value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # the RFC 4122 variant
+    return uuid.UUID(int=value)
 
 
 def normalize_name(name: str) -> str:
@@ -72,7 +84,7 @@ class Collection(models.Model):
 class Artifact(models.Model):
     """One identity per (collection, type, name); the name compared case-insensitively."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=ordered_uuid, editable=False)
     collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="artifacts")
     type = models.CharField(max_length=16, choices=ArtifactType.choices)
     name = models.CharField(max_length=512)
@@ -128,7 +140,7 @@ class OriginKind(models.TextChoices):
 class Version(models.Model):
     """One content state of an artifact. Immutable once written."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=ordered_uuid, editable=False)
     artifact = models.ForeignKey(Artifact, on_delete=models.CASCADE, related_name="versions")
     content_hash = models.CharField(max_length=HASH_LENGTH, db_index=True)
     size = models.BigIntegerField(help_text="Bytes of content, summed over its files.")
@@ -293,7 +305,7 @@ class ImportKind(models.TextChoices):
 class ImportRecord(models.Model):
     """The import history: one row per import attempt of one plugin (dry runs leave none)."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=ordered_uuid, editable=False)
     transaction_id = models.UUIDField(unique=True)
     collection_name = models.CharField(max_length=MAX_NAME_CHARACTERS)
     plugin_name = models.CharField(max_length=512, blank=True, default="")

@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q
-
 from artifacts.models import (
     Artifact,
     ArtifactAssociation,
@@ -166,14 +164,14 @@ def _existing_artifacts(
     if collection is None or not candidates:
         return {}
     wanted = {c.identity for c in candidates}
-    by_type: dict[str, set[str]] = {}
-    for artifact_type, key in wanted:
-        by_type.setdefault(artifact_type, set()).add(key)
-    condition = Q()
-    for artifact_type, keys in by_type.items():
-        condition |= Q(type=artifact_type, name_key__in=keys)
-    found = Artifact.objects.filter(condition, collection=collection)
-    return {(a.type, a.name_key): a for a in found}
+    # Two IN lists the identity index (collection, type, name key) answers probe by probe,
+    # whatever the collection's size; a pair of another type and name is left out here.
+    found = Artifact.objects.filter(
+        collection=collection,
+        type__in={artifact_type for artifact_type, _ in wanted},
+        name_key__in={key for _, key in wanted},
+    ).order_by()
+    return {(a.type, a.name_key): a for a in found if (a.type, a.name_key) in wanted}
 
 
 @dataclass

@@ -10,7 +10,6 @@ import os
 import shutil
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from artifacts.models import (
     OriginKind,
     VersionFile,
     normalize_name,
+    ordered_uuid,
 )
 from blobstore import BlobStore, blob_store
 from importer import telemetry
@@ -343,7 +343,7 @@ def plugin_import(*, source: PluginSource, options: ImportOptions | None = None)
 class _ImportRun:
     source: PluginSource
     options: ImportOptions
-    transaction_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    transaction_id: str = field(default_factory=lambda: str(ordered_uuid()))
     started: float = field(default_factory=time.perf_counter)
     started_at: Any = field(default_factory=timezone.now)
     conflicts: list[str] = field(default_factory=list)  # name_conflict warnings (DESIGN 5)
@@ -685,7 +685,7 @@ def _record_failure(
     """The import history keeps failed imports too (not dry runs)."""
     if options.dry_run:
         return
-    transaction_id = transaction_id or str(uuid.uuid4())
+    transaction_id = transaction_id or str(ordered_uuid())
     try:
         ImportRecord.objects.create(
             transaction_id=transaction_id,

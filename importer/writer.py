@@ -2,7 +2,6 @@
 new versions and their files, moved latest-version pointers, and the plugin version's
 associations pinned to each child's content hash."""
 
-import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,6 +15,7 @@ from artifacts.models import (
     Version,
     VersionFile,
     normalize_name,
+    ordered_uuid,
 )
 from importer.bulk import insert_rows, insert_values, update_rows
 from importer.dedup import Resolution
@@ -82,7 +82,7 @@ class _Rows:
         candidate = resolution.candidate
         if resolution.artifact is None:
             resolution.artifact = Artifact(
-                id=uuid.uuid4(),
+                id=ordered_uuid(),
                 collection=collection,
                 type=candidate.type,
                 name=candidate.name,
@@ -95,7 +95,7 @@ class _Rows:
             resolution.artifact.updated_at = now
             self.moved.append(resolution.artifact)
         version = Version(
-            id=uuid.uuid4(),
+            id=ordered_uuid(),
             artifact=resolution.artifact,
             content_hash=candidate.content_hash,
             size=sum(f.size for f in candidate.files),

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,17 @@ def test_the_suite_never_uses_the_users_storage_root(tmp_path):
     chosen = Path(done.stdout.strip())
     assert chosen != users_home and chosen.name.startswith("skillmeat-tests-")
     assert not users_home.exists()
+
+
+def test_ordered_uuids_are_version_7_and_sort_by_creation_time():
+    import time
+
+    from artifacts.models import ordered_uuid
+
+    earlier = [ordered_uuid() for _ in range(100)]
+    time.sleep(0.002)
+    later = ordered_uuid()
+    assert {(u.version, u.variant) for u in earlier} == {(7, uuid.RFC_4122)}
+    assert len(set(earlier)) == 100
+    assert all(u < later for u in earlier)
+    assert abs((later.int >> 80) - time.time_ns() // 1_000_000) < 5_000
