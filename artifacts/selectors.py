@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db import models
+from django.db.models import Count, Exists, F, OuterRef, QuerySet
 
 from artifacts.hashrefs import version_by_reference
 from artifacts.models import Artifact, ArtifactAssociation, ArtifactType, Version, VersionFile
@@ -129,29 +130,49 @@ class Window:
     children_offset: int = 0
 
 
-def _item(
-    association: ArtifactAssociation, shown: Artifact, brought: list[str], own: str
-) -> AssociationItem:
-    """``brought``: every plugin that contains the child's latest version; the item names at
-    most :data:`MAX_LATEST_FROM` of them, ``own`` (the plugin of this association) first when
-    it is one, and counts them all (a shared child's list would repeat on each of its
-    thousands of parents)."""
-    child_latest = association.child.latest_version
-    current = child_latest.content_hash if child_latest else None
+def _item(row: dict[str, Any], brought: list[str], own: str) -> AssociationItem:
+    """One item from a row of :func:`_page`. ``brought``: every plugin that contains the
+    child's latest version; the item names at most :data:`MAX_LATEST_FROM` of them, ``own``
+    (the plugin of this association) first when it is one, and counts them all (a shared
+    child's list would repeat on each of its thousands of parents)."""
+    current = row["current"]
     return AssociationItem(
-        artifact_id=shown.pk,
-        artifact_name=shown.name,
-        artifact_type=shown.type,
-        invocation_name=association.child_version.invocation_name,
-        relationship_type=association.relationship_type,
-        pinned_version_hash=association.pinned_version_hash,
+        artifact_id=row["shown_id"],
+        artifact_name=row["shown_name"],
+        artifact_type=row["shown_type"],
+        invocation_name=row["invocation_name"],
+        relationship_type=row["relationship_type"],
+        pinned_version_hash=row["pinned_version_hash"],
         current_version_hash=current,
-        drifted=current != association.pinned_version_hash,
+        drifted=current != row["pinned_version_hash"],
         latest_from=_first_names(brought, own),
         latest_from_count=len(brought),
-        position=association.position,
-        created_at=association.created_at,
+        position=row["position"],
+        created_at=row["created_at"],
     )
+
+
+def _page(associations: QuerySet, shown: str, start: int, limit: int) -> tuple[list[dict], int]:
+    """A page of associations as plain rows naming the ``shown`` side (the parent plugin or
+    the child), and the count of them all: one query, the count a window over every row."""
+    rows = list(
+        associations.values(
+            "relationship_type",
+            "pinned_version_hash",
+            "position",
+            "created_at",
+            shown_id=F(f"{shown}__id"),
+            shown_name=F(f"{shown}__name"),
+            shown_type=F(f"{shown}__type"),
+            latest_id=F("child__latest_version_id"),
+            current=F("child__latest_version__content_hash"),
+            invocation_name=F("child_version__invocation_name"),
+            total=models.Window(Count("pk")),
+        )[start : start + limit]
+    )
+    if rows:
+        return rows, rows[0]["total"]
+    return rows, associations.count() if start else 0
 
 
 def _first_names(names: list[str], own: str) -> list[str]:
@@ -165,11 +186,14 @@ def plugins_containing(version_ids: set[Any]) -> dict[Any, list[str]]:
     """For each child version, the names of the plugins whose versions contain it (one
     query): who brought a child's latest version, so that an update of this plugin's child is
     told apart from a same-named child of another plugin."""
+    version_ids = set(version_ids) - {None}
     if not version_ids:
         return {}
     found: dict[Any, set[str]] = {}
-    rows = ArtifactAssociation.objects.filter(child_version_id__in=version_ids).values_list(
-        "child_version_id", "parent_version__artifact__name"
+    rows = (
+        ArtifactAssociation.objects.filter(child_version_id__in=version_ids)
+        .order_by()  # the models' default orderings would join and sort for nothing
+        .values_list("child_version_id", "parent_version__artifact__name")
     )
     for version_id, plugin_name in rows:
         found.setdefault(version_id, set()).add(plugin_name)
@@ -200,35 +224,24 @@ def artifact_associations(
     child can have thousands of parents) and their full counts, in a constant number of
     queries."""
     window = window or Window()
-    parent_rows: list[ArtifactAssociation] = []
-    child_rows: list[ArtifactAssociation] = []
+    parent_rows: list[dict[str, Any]] = []
+    child_rows: list[dict[str, Any]] = []
     parents_count = children_count = 0
     if include_parents:
         found = artifact_parents(artifact, relationship_type=relationship_type)
-        parents_count = found.count()
-        start = window.parents_offset
-        parent_rows = list(found[start : start + window.limit])
+        shown = "parent_version__artifact"
+        parent_rows, parents_count = _page(found, shown, window.parents_offset, window.limit)
     if include_children and artifact.type == ArtifactType.PLUGIN:
         found = plugin_children(
             artifact, version=plugin_version, relationship_type=relationship_type
         )
-        children_count = found.count()
-        start = window.children_offset
-        child_rows = list(found[start : start + window.limit])
-    latest = {a.child.latest_version_id for a in (*parent_rows, *child_rows)} - {None}
-    brought = plugins_containing(latest)
+        child_rows, children_count = _page(found, "child", window.children_offset, window.limit)
+    brought = plugins_containing({row["latest_id"] for row in (*parent_rows, *child_rows)})
     parents = [
-        _item(
-            a,
-            a.parent_version.artifact,
-            brought.get(a.child.latest_version_id, []),
-            own=a.parent_version.artifact.name,
-        )
-        for a in parent_rows
+        _item(row, brought.get(row["latest_id"], []), own=row["shown_name"]) for row in parent_rows
     ]
     children = [
-        _item(a, a.child, brought.get(a.child.latest_version_id, []), own=artifact.name)
-        for a in child_rows
+        _item(row, brought.get(row["latest_id"], []), own=artifact.name) for row in child_rows
     ]
     return Associations(
         artifact_id=artifact.pk,

@@ -87,6 +87,8 @@ def _converter(field: models.Field) -> Convert:
         return _as_is
     if isinstance(target, models.DateTimeField):
         return _memoized(field)  # the rows of an import share their timestamps
+    if isinstance(target, models.UUIDField):
+        return _as_is if connection.features.has_native_uuid_field else _uuid_hex
 
     def convert(value: Any) -> Any:
         return None if value is None else field.get_db_prep_save(value, connection)
@@ -109,3 +111,8 @@ def _memoized(field: models.Field) -> Convert:
 
 def _as_is(value: Any) -> Any:
     return value
+
+
+def _uuid_hex(value: Any) -> Any:
+    """How Django stores a UUID where the database has no UUID type (32 hex digits)."""
+    return None if value is None else value.hex

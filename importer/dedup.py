@@ -100,16 +100,17 @@ def unchanged_plugin(collection: str, candidates: Sequence[Candidate]) -> list[R
     LINK_EXISTING and nothing is written: two queries, however many children.
     """
     *children, plugin = candidates
-    version = (
+    found = (
         Version.objects.filter(
             artifact__collection__name=collection,
             artifact__type=ArtifactType.PLUGIN,
             artifact__name_key=normalize_name(plugin.name),
             content_hash=plugin.content_hash,
         )
-        .values_list("pk", "artifact_id")
-        .first()
+        .order_by()
+        .values_list("pk", "artifact_id")[:1]
     )
+    version = next(iter(found), None)
     if version is None:
         return None
     pinned = {
@@ -117,7 +118,9 @@ def unchanged_plugin(collection: str, candidates: Sequence[Candidate]) -> list[R
         for child_type, name_key, content_hash, child_id, child_version_id in (
             ArtifactAssociation.objects.filter(
                 parent_version_id=version[0], relationship_type=RelationshipType.CONTAINS
-            ).values_list(
+            )
+            .order_by()
+            .values_list(
                 "child__type",
                 "child__name_key",
                 "pinned_version_hash",
@@ -146,9 +149,13 @@ def _existing_versions(
     if not artifacts:
         return {}
     wanted = {artifact.pk for artifact in artifacts.values()}
-    rows = Version.objects.filter(
-        content_hash__in={c.content_hash for c in candidates}, artifact_id__in=wanted
-    ).values_list("pk", "artifact_id", "content_hash")
+    rows = (
+        Version.objects.filter(
+            content_hash__in={c.content_hash for c in candidates}, artifact_id__in=wanted
+        )
+        .order_by()
+        .values_list("pk", "artifact_id", "content_hash")
+    )
     return {
         (artifact_id, content_hash): Version(
             pk=pk, artifact_id=artifact_id, content_hash=content_hash
@@ -212,8 +219,10 @@ def name_conflicts(resolutions: Sequence[Resolution]) -> list[str]:
     if not shared:
         return []
     containers: dict[Any, dict[Any, str]] = {}
-    rows = ArtifactAssociation.objects.filter(child_id__in=list(shared)).values_list(
-        "child_id", "parent_version__artifact_id", "parent_version__artifact__name"
+    rows = (
+        ArtifactAssociation.objects.filter(child_id__in=list(shared))
+        .order_by()
+        .values_list("child_id", "parent_version__artifact_id", "parent_version__artifact__name")
     )
     for child_id, plugin_id, plugin_name in rows:
         containers.setdefault(child_id, {})[plugin_id] = plugin_name

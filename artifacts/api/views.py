@@ -1,7 +1,6 @@
 """The REST API (DESIGN section 8). Views are thin: they validate input, call a selector or
 the import service, and serialize what comes back."""
 
-from dataclasses import asdict
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
@@ -154,5 +153,5 @@ class ArtifactViewSet(viewsets.ReadOnlyModelViewSet):
             ),
         )
         context = {"request": request, "artifact_type": artifact.type}
-        document = AssociationsSerializer(asdict(associations), context=context)
+        document = AssociationsSerializer(associations, context=context)
         return Response(document.data)
