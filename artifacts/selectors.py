@@ -1,5 +1,6 @@
 """Reads of the collection, each in a constant number of queries whatever the row count."""
 
+import bisect
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -152,34 +153,49 @@ def _item(row: dict[str, Any], brought: list[str], own: str) -> AssociationItem:
     )
 
 
-def _page(associations: QuerySet, shown: str, start: int, limit: int) -> tuple[list[dict], int]:
-    """A page of associations as plain rows naming the ``shown`` side (the parent plugin or
-    the child), and the count of them all: one query, the count a window over every row."""
-    rows = list(
-        associations.values(
-            "relationship_type",
-            "pinned_version_hash",
-            "position",
-            "created_at",
-            shown_id=F(f"{shown}__id"),
-            shown_name=F(f"{shown}__name"),
-            shown_type=F(f"{shown}__type"),
-            latest_id=F("child__latest_version_id"),
-            current=F("child__latest_version__content_hash"),
-            invocation_name=F("child_version__invocation_name"),
-            total=models.Window(Count("pk")),
-        )[start : start + limit]
+def _page(
+    associations: QuerySet, shown: str, window: tuple[int, int], child: Artifact | None = None
+) -> tuple[list[dict], int]:
+    """A page (offset, limit) of associations as plain rows naming the ``shown`` side (the
+    parent plugin or the child), and the count of them all: one query, the count a window
+    over every row. ``child``: the one child of every association (a parents list), whose
+    latest version is then not joined on each row."""
+    fields: dict[str, Any] = {
+        "shown_id": F(f"{shown}__id"),
+        "shown_name": F(f"{shown}__name"),
+        "shown_type": F(f"{shown}__type"),
+        "invocation_name": F("child_version__invocation_name"),
+        "total": models.Window(Count("pk")),
+    }
+    if child is None:
+        fields["latest_id"] = F("child__latest_version_id")
+        fields["current"] = F("child__latest_version__content_hash")
+    start, limit = window
+    values = associations.values(
+        "relationship_type", "pinned_version_hash", "position", "created_at", **fields
     )
+    rows = list(values[start : start + limit])
+    if child is not None:
+        latest = child.latest_version
+        for row in rows:
+            row["latest_id"] = child.latest_version_id
+            row["current"] = latest.content_hash if latest else None
     if rows:
         return rows, rows[0]["total"]
     return rows, associations.count() if start else 0
 
 
 def _first_names(names: list[str], own: str) -> list[str]:
+    """At most MAX_LATEST_FROM of ``names`` (sorted), ``own`` first when it is one of them;
+    without walking the list, which can be thousands of names long."""
     if len(names) <= MAX_LATEST_FROM:
         return names
-    first = [own] if own in names else []
-    return first + [n for n in names if n != own][: MAX_LATEST_FROM - len(first)]
+    at = bisect.bisect_left(names, own)
+    if at == len(names) or names[at] != own:
+        return names[:MAX_LATEST_FROM]
+    if at < MAX_LATEST_FROM:
+        return [own, *names[:at], *names[at + 1 : MAX_LATEST_FROM]]
+    return [own, *names[: MAX_LATEST_FROM - 1]]
 
 
 def plugins_containing(version_ids: set[Any]) -> dict[Any, list[str]]:
@@ -229,13 +245,14 @@ def artifact_associations(
     parents_count = children_count = 0
     if include_parents:
         found = artifact_parents(artifact, relationship_type=relationship_type)
-        shown = "parent_version__artifact"
-        parent_rows, parents_count = _page(found, shown, window.parents_offset, window.limit)
+        shown, page = "parent_version__artifact", (window.parents_offset, window.limit)
+        parent_rows, parents_count = _page(found, shown, page, child=artifact)
     if include_children and artifact.type == ArtifactType.PLUGIN:
         found = plugin_children(
             artifact, version=plugin_version, relationship_type=relationship_type
         )
-        child_rows, children_count = _page(found, "child", window.children_offset, window.limit)
+        page = (window.children_offset, window.limit)
+        child_rows, children_count = _page(found, "child", page)
     brought = plugins_containing({row["latest_id"] for row in (*parent_rows, *child_rows)})
     parents = [
         _item(row, brought.get(row["latest_id"], []), own=row["shown_name"]) for row in parent_rows
