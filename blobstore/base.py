@@ -103,6 +103,16 @@ class BlobStore(ABC):
         consumed. On failure, what this call added is removed again before the error
         propagates."""
 
+    def put_many_deferred(self, staged: dict[str, Path | bytes]) -> list[str]:
+        """Like ``put_many``, but the batch may still be on its way to durable storage when
+        this returns: :meth:`wait_durable` waits for it (and raises what went wrong), and
+        must be called before anything that refers to the blobs is committed."""
+        return self.put_many(staged)
+
+    @abstractmethod
+    def wait_durable(self) -> None:
+        """Return once every blob of ``put_many_deferred`` is durable."""
+
     def put_bytes(self, data: bytes) -> tuple[str, bool]:
         """Store bytes held in memory; returns (digest, whether it was new)."""
         digest = hashlib.sha256(data).hexdigest()

@@ -9,6 +9,7 @@ import shutil
 import sys
 import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
@@ -16,6 +17,8 @@ from blobstore.base import HASH_LENGTH, BlobStore, Entry, is_hex
 from importer.errors import Rule, StorageFailed
 
 BLOB_MODE = 0o444
+# syncfs waits on the disk with the GIL released: one thread does it while the import goes on.
+_SYNC_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blob-sync")
 
 
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
@@ -57,13 +60,16 @@ class LocalBlobStore(BlobStore):
     def __init__(self, root: Path | None = None) -> None:
         super().__init__(root)
         self.objects = self.root / "objects"
+        self._objects_text = str(self.objects)
         self._folders: set[Path] = set()  # folders known to exist
+        self._syncing: Future[None] | None = None
 
     def path_for(self, digest: str) -> Path:
         return self.objects / digest[:2] / digest[2:]
 
     def has(self, digest: str) -> bool:
-        return self.path_for(digest).is_file()
+        # a plain string path: a re-import asks this of every file it holds
+        return os.path.isfile(f"{self._objects_text}/{digest[:2]}/{digest[2:]}")
 
     def stream(self, digest: str) -> BinaryIO:
         return self.path_for(digest).open("rb")
@@ -122,13 +128,35 @@ class LocalBlobStore(BlobStore):
     def put_many(self, staged: dict[str, Path | bytes]) -> list[str]:
         """Link every staged blob in place, then make the batch durable with one ``syncfs``
         of the storage root's filesystem (Linux; elsewhere one fsync per blob and folder)."""
+        added = self._place_all(staged)
+        try:
+            if added:
+                self._make_durable(added)
+        except BaseException:
+            self.remove_many(added)
+            raise
+        return added
+
+    def put_many_deferred(self, staged: dict[str, Path | bytes]) -> list[str]:
+        """Link every staged blob in place and start the ``syncfs`` in a thread of its own:
+        the import writes its rows meanwhile and waits for it before its commit."""
+        added = self._place_all(staged)
+        if added:
+            self.wait_durable()  # one batch at a time
+            self._syncing = _SYNC_THREAD.submit(self._make_durable, added)
+        return added
+
+    def wait_durable(self) -> None:
+        syncing, self._syncing = self._syncing, None
+        if syncing is not None:
+            syncing.result()
+
+    def _place_all(self, staged: dict[str, Path | bytes]) -> list[str]:
         added: list[str] = []
         try:
             for digest, blob in staged.items():
                 if self.place(blob, digest):
                     added.append(digest)
-            if added:
-                self._make_durable(added)
         except BaseException:
             self.remove_many(added)
             raise

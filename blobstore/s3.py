@@ -114,6 +114,9 @@ class S3BlobStore(BlobStore):
                     blob.unlink(missing_ok=True)
         return sorted(new)
 
+    def wait_durable(self) -> None:
+        """Nothing is pending: a PUT has stored its object when it answers."""
+
     def _upload(self, digest: str, blob: Path | bytes) -> str:
         """One PUT (a blob is one file: no multipart transfer threads of its own)."""
         if isinstance(blob, bytes):

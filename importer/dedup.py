@@ -66,12 +66,20 @@ class Candidate:
         )
 
 
+@dataclass(frozen=True)
+class Stored:
+    """A row an unchanged re-import links to, known by its primary key alone: building
+    model instances for every child would cost more than the rest of that import."""
+
+    pk: Any
+
+
 @dataclass
 class Resolution:
     candidate: Candidate
     decision: DedupDecision
-    artifact: Artifact | None
-    version: Version | None
+    artifact: Artifact | Stored | None
+    version: Version | Stored | None
 
 
 def resolve(collection: Collection | None, candidates: Sequence[Candidate]) -> list[Resolution]:
@@ -136,9 +144,9 @@ def unchanged_plugin(collection: str, candidates: Sequence[Candidate]) -> list[R
 
 
 def _linked(candidate: Candidate, artifact_id: Any, version_id: Any) -> Resolution:
-    artifact = Artifact(pk=artifact_id, type=candidate.type, name=candidate.name)
-    version = Version(pk=version_id, artifact_id=artifact_id, content_hash=candidate.content_hash)
-    return Resolution(candidate, DedupDecision.LINK_EXISTING, artifact, version)
+    return Resolution(
+        candidate, DedupDecision.LINK_EXISTING, Stored(artifact_id), Stored(version_id)
+    )
 
 
 def _existing_versions(

@@ -64,14 +64,17 @@ def parse_frontmatter(text: str) -> dict[str, Any]:
         raise FrontmatterRefused("has no closing '---' line") from None
     if len(block.encode("utf-8")) > MAX_FRONTMATTER_BYTES:
         raise FrontmatterRefused(f"is larger than {MAX_FRONTMATTER_BYTES // 1024} KiB")
+    loader = _JsonishLoader(block)  # parsed once: the checked node is what is constructed
     try:
-        node = yaml.compose(block, Loader=_JsonishLoader)
+        node = loader.get_single_node()
         if node is None:
             return {}
         _check_expansion(node)
-        value = yaml.load(block, Loader=_JsonishLoader)
+        value = loader.construct_document(node)
     except (yaml.YAMLError, RecursionError) as error:
         raise FrontmatterRefused(f"is not valid YAML ({type(error).__name__})") from None
+    finally:
+        loader.dispose()
     return _as_metadata(value)
 
 

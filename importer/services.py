@@ -441,8 +441,7 @@ class _ImportRun:
             except IntegrityError:  # the version went meanwhile: the full import decides
                 return None
             span.set_attributes({"plugin_name": plan.name, "child_count": len(plan.children)})
-            for resolution in resolutions:
-                self._report_decision(span, resolution)
+            self._report_decisions(span, resolutions)
         return resolutions
 
     def _candidates(self, plan: PluginPlan) -> list[Candidate]:
@@ -465,20 +464,24 @@ class _ImportRun:
             if planned is not None:
                 planned.apply(resolutions)
             span.set_attributes({"plugin_name": plan.name, "child_count": len(plan.children)})
-            for resolution in resolutions:
-                self._report_decision(span, resolution)
+            self._report_decisions(span, resolutions)
         return resolutions
 
-    def _report_decision(self, span: Span, resolution: Resolution) -> None:
-        candidate = resolution.candidate
-        attributes = {
-            "artifact_name": candidate.name,
-            "artifact_type": candidate.type,
-            "content_hash": candidate.content_hash,
-            "decision": resolution.decision.value,
-        }
-        span.add_event("dedup_decision", attributes=attributes)
-        telemetry.log.debug("dedup_decision", transaction_id=self.transaction_id, **attributes)
+    def _report_decisions(self, span: Span, resolutions: list[Resolution]) -> None:
+        debug = telemetry.debug_enabled()  # asked once: a plugin may have thousands of children
+        for resolution in resolutions:
+            candidate = resolution.candidate
+            attributes = {
+                "artifact_name": candidate.name,
+                "artifact_type": candidate.type,
+                "content_hash": candidate.content_hash,
+                "decision": resolution.decision.value,
+            }
+            span.add_event("dedup_decision", attributes=attributes)
+            if debug:
+                telemetry.log.debug(
+                    "dedup_decision", transaction_id=self.transaction_id, **attributes
+                )
 
     def _write(self, plan: PluginPlan, staging: StagingArea) -> tuple[list[Resolution], list[str]]:
         with import_lock(self.store.root):
@@ -490,6 +493,8 @@ class _ImportRun:
                 resolutions = self._transaction(plan, views)
             except BaseException:
                 views.discard()
+                with contextlib.suppress(OSError):
+                    self.store.wait_durable()  # no blob is removed while it is being synced
                 self._remove_unneeded_blobs(added)
                 raise
             self.options.step("committed")
@@ -530,6 +535,7 @@ class _ImportRun:
             )
         self._stage_views(plan, resolutions, views)
         self._record(ImportStatus.SUCCEEDED, plan=plan, plugin=plugin, resolutions=resolutions)
+        self.store.wait_durable()  # the blobs these rows refer to are on disk before the commit
         self.options.step("commit")
         return resolutions
 
@@ -574,7 +580,7 @@ class _ImportRun:
             collection_name=self.options.collection,
             plugin_name=plan.name,
             plugin_hash=plan.content_hash,
-            plugin_version=plugin.version,
+            plugin_version_id=plugin.version.pk if plugin.version is not None else None,
             source=self.options.source_text or self.source.label,
             origin=self.source.origin.as_dict() if self.source.origin else None,
             parent_id=self.options.parent_record,

@@ -120,10 +120,11 @@ class StagingArea:
     def commit_blobs(self, digests: Iterable[str]) -> list[str]:
         """Store the staged blobs among ``digests`` that the store lacks; returns the new.
         Every one is looked up, so presenting lost bytes again heals the store. Blobs staged
-        as files are consumed; those in memory stay readable for the views."""
+        as files are consumed; those in memory stay readable for the views. They may still
+        be on their way to the disk: ``store.wait_durable()`` before committing rows."""
         present = {d for d in digests if d in self.blobs}
         wanted = {d: self.blobs[d] for d in self.store.missing(present)}
-        return self.store.put_many(wanted)
+        return self.store.put_many_deferred(wanted)
 
     def cleanup(self) -> None:
         if self._path is not None:

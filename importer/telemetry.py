@@ -1,12 +1,20 @@
 """The importer's spans, metrics and log events (DESIGN section 9). Names are a contract;
 metric labels stay bounded (status, artifact type), never an artifact name."""
 
+import logging
+
 import structlog
 from opentelemetry import metrics, trace
 
 tracer = trace.get_tracer("skillmeat.importer")
 meter = metrics.get_meter("skillmeat.importer")
 log = structlog.get_logger("skillmeat.importer")
+
+
+def debug_enabled() -> bool:
+    """Whether debug events are written at all (a per-child event is then worth building)."""
+    return logging.getLogger("skillmeat.importer").isEnabledFor(logging.DEBUG)
+
 
 imports_total = meter.create_counter(
     "plugin_import_total", description="Plugin imports, by status (succeeded, failed, dry_run)."
