@@ -160,6 +160,7 @@ class ViewWriter:
         self.held = held
         self.base = store.root / "collections" / collection
         self._staging: Path | None = None  # made on first need
+        self._folders: set[Path] = set()  # view folders known to exist
         self.pending: list[tuple[Path | None, Path]] = []  # None: the view goes away
 
     @property
@@ -178,8 +179,15 @@ class ViewWriter:
             rebuild_files(self.store, files, staged, self.held)
         else:
             (only,) = files
-            rebuild_files(self.store, [replace(only, path=staged.name)], self.staging, self.held)
+            self._stage_file(only, staged)
         self.pending.append((staged, view_path(self.base, artifact_type, name)))
+
+    def _stage_file(self, tree_file: TreeFile, staged: Path) -> None:
+        data = self.held(tree_file.sha256) if self.held is not None else None
+        if data is None:
+            rebuild_files(self.store, [replace(tree_file, path=staged.name)], staged.parent)
+        else:
+            write_new_file(staged, data, tree_file.mode & 0o777)
 
     def remove(self, artifact_type: str, name: str) -> None:
         """The view of a deleted artifact goes away when the rest is swapped in."""
@@ -206,7 +214,9 @@ class ViewWriter:
             else:
                 final.unlink(missing_ok=True)
             return
-        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.parent not in self._folders:  # a handful of type folders, made once
+            final.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(final.parent)
         if staged.is_dir() and final.exists():
             aside = Path(tempfile.mkdtemp(prefix="old-", dir=self.staging)) / "view"
             os.rename(final, aside)
