@@ -4,7 +4,7 @@ plugin -> child associations pinned to a child's content hash, and the import hi
 Identity and uniqueness live in database constraints; Python only saves work.
 """
 
-import secrets
+import random
 import time
 import unicodedata
 import uuid
@@ -29,7 +29,9 @@ def ordered_uuid() -> uuid.UUID:
     """A random UUID that starts with the time in milliseconds (the layout of UUID version 7):
     rows created together sit together in the primary key's index, so an import of thousands
     of rows touches a few index pages instead of one page per row."""
-    value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
+    # random's generator, not the system's: no system call per id, and Python reseeds it in
+    # a forked child (gunicorn workers), so processes never share a sequence
+    value = (time.time_ns() // 1_000_000) << 80 | random.getrandbits(80)
     value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
     value = (value & ~(0x3 << 62)) | (0x2 << 62)  # the RFC 4122 variant
     return uuid.UUID(int=value)
@@ -85,7 +87,11 @@ class Artifact(models.Model):
     """One identity per (collection, type, name); the name compared case-insensitively."""
 
     id = models.UUIDField(primary_key=True, default=ordered_uuid, editable=False)
-    collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="artifacts")
+    # No index of its own: the identity constraint's index starts with the collection (an
+    # import writes fewer index pages, and lookups by collection use that one).
+    collection = models.ForeignKey(
+        Collection, on_delete=models.PROTECT, related_name="artifacts", db_index=False
+    )
     type = models.CharField(max_length=16, choices=ArtifactType.choices)
     name = models.CharField(max_length=512)
     # normalize_name(name), stored so that the database itself enforces case-insensitive
@@ -141,7 +147,10 @@ class Version(models.Model):
     """One content state of an artifact. Immutable once written."""
 
     id = models.UUIDField(primary_key=True, default=ordered_uuid, editable=False)
-    artifact = models.ForeignKey(Artifact, on_delete=models.CASCADE, related_name="versions")
+    # Indexed by version_unique_content, which starts with the artifact.
+    artifact = models.ForeignKey(
+        Artifact, on_delete=models.CASCADE, related_name="versions", db_index=False
+    )
     content_hash = models.CharField(max_length=HASH_LENGTH, db_index=True)
     size = models.BigIntegerField(help_text="Bytes of content, summed over its files.")
     file_count = models.PositiveIntegerField()
@@ -223,7 +232,10 @@ class VersionFile(models.Model):
     folder); a single-file artifact has one row named after its file.
     """
 
-    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="files")
+    # Indexed by versionfile_unique_path, which starts with the version.
+    version = models.ForeignKey(
+        Version, on_delete=models.CASCADE, related_name="files", db_index=False
+    )
     path = models.CharField(max_length=1024)
     mode = models.PositiveIntegerField(help_text="0o100755 (executable) or 0o100644.")
     size = models.BigIntegerField()
@@ -252,8 +264,9 @@ class ArtifactAssociation(models.Model):
     Immutable like the version it belongs to.
     """
 
+    # Indexed by association_unique_child, which starts with the parent version.
     parent_version = models.ForeignKey(
-        Version, on_delete=models.CASCADE, related_name="child_associations"
+        Version, on_delete=models.CASCADE, related_name="child_associations", db_index=False
     )
     child = models.ForeignKey(
         Artifact, on_delete=models.PROTECT, related_name="parent_associations"
