@@ -4,10 +4,10 @@ never replaces an existing blob) and made read-only."""
 
 import contextlib
 import ctypes
+import itertools
 import os
 import shutil
 import sys
-import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -17,6 +17,8 @@ from blobstore.base import HASH_LENGTH, BlobStore, Entry, is_hex
 from importer.errors import Rule, StorageFailed
 
 BLOB_MODE = 0o444
+_INCOMING = itertools.count()  # names of blobs on their way in
+NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
 # syncfs waits on the disk with the GIL released: one thread does it while the import goes on.
 _SYNC_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blob-sync")
 
@@ -112,8 +114,15 @@ class LocalBlobStore(BlobStore):
     def _write_incoming(self, data: bytes, digest: str) -> Path:
         """The bytes in a new read-only file under tmp/ (the same filesystem as objects/)."""
         self._ensure_folder(self.tmp)
-        incoming = self.tmp / f"blob-{digest}-{uuid.uuid4().hex[:12]}"
-        fd = os.open(incoming, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, BLOB_MODE)
+        while True:  # a name of this process's own; O_EXCL refuses a leftover of the same name
+            incoming = self.tmp / f"blob-{digest[:16]}-{os.getpid()}-{next(_INCOMING)}"
+            try:
+                fd = os.open(
+                    incoming, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, BLOB_MODE
+                )
+                break
+            except FileExistsError:
+                continue
         try:
             view = memoryview(data)
             while view:

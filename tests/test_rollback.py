@@ -127,3 +127,22 @@ def test_a_failed_rename_after_the_commit_keeps_the_data_and_reports_the_stale_v
         skillmeat_home / "collections/default/plugins/toolbox/README.md"
     ).read_text() == "# toolbox v2\n"
     assert [p.name for p in (skillmeat_home / "tmp").iterdir()] == []
+
+
+def test_a_failed_flush_of_the_blobs_rolls_the_import_back(
+    imported_once, skillmeat_home, monkeypatch
+):
+    """The batch's syncfs runs beside the row writes; when it fails, the rows are never
+    committed and the blobs it was flushing go again."""
+    import errno
+
+    from blobstore import local
+
+    def failing_syncfs(path):
+        raise OSError(errno.EIO, "Input/output error", str(path))
+
+    monkeypatch.setattr(local, "syncfs", failing_syncfs)
+    before = (database_snapshot(), storage_snapshot(skillmeat_home))
+    report = import_paths([imported_once])
+    assert_nothing_changed(report, before, skillmeat_home, "Input/output error")
+    assert report.failed[0].rule == Rule.STORAGE_FAILED
