@@ -24,21 +24,12 @@ PLAIN_FIELDS = (
 )
 
 
-def insert_rows(model: type[models.Model], rows: Sequence[models.Model]) -> None:
-    """INSERT ``rows`` (unsaved instances of ``model``) in one ``executemany``. Primary keys
-    the rows do not set (auto fields) are left to the database and not read back."""
-    if not rows:
-        return
-    fields = [f for f in model._meta.concrete_fields if not _left_to_database(f, rows[0])]
-    attnames = [field.attname for field in fields]
-    insert_values(model, attnames, [[getattr(row, name) for name in attnames] for row in rows])
-
-
 def insert_values(
     model: type[models.Model], attnames: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
     """INSERT rows given as values of the fields ``attnames`` (``version_id``, not
-    ``version``), in one ``executemany``; no model instance is built."""
+    ``version``), in one ``executemany``; no model instance is built. A field left out
+    must be one the database fills in (an auto key)."""
     if not rows:
         return
     meta = model._meta
@@ -56,29 +47,25 @@ def insert_values(
         cursor.executemany(sql, values)
 
 
-def update_rows(
-    model: type[models.Model], rows: Sequence[models.Model], field_names: Sequence[str]
+def update_values(
+    model: type[models.Model], attnames: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
-    """UPDATE the named fields of ``rows`` by primary key, in one ``executemany``."""
+    """UPDATE the fields ``attnames`` by primary key: each row holds their values and then
+    the key, in one ``executemany``."""
     if not rows:
         return
     meta = model._meta
-    fields = [meta.get_field(name) for name in field_names]
-    converters = [_converter(field) for field in (*fields, meta.pk)]
-    attnames = [field.attname for field in (*fields, meta.pk)]
+    by_attname = {field.attname: field for field in meta.concrete_fields}
+    fields = [*(by_attname[name] for name in attnames), meta.pk]
+    converters = [_converter(field) for field in fields]
     values = [
-        [convert(getattr(row, name)) for convert, name in zip(converters, attnames, strict=True)]
-        for row in rows
+        [convert(value) for convert, value in zip(converters, row, strict=True)] for row in rows
     ]
     quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    assignments = ", ".join(f"{quote(by_attname[name].column)} = %s" for name in attnames)
     sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
     with connection.cursor() as cursor:
         cursor.executemany(sql, values)
-
-
-def _left_to_database(field: models.Field, sample: models.Model) -> bool:
-    return isinstance(field, models.AutoField) and getattr(sample, field.attname) is None
 
 
 def _converter(field: models.Field) -> Convert:

@@ -85,6 +85,8 @@ class StorageFailed(ImportError_):
 def display_path(path: str | bytes) -> str:
     """A path as text that can always be printed: undecodable bytes and control characters
     are shown escaped, so the error names the path without breaking the terminal or JSON."""
+    if isinstance(path, str) and path.isprintable():  # the usual case, checked in C
+        return path
     raw = path if isinstance(path, bytes) else path.encode("utf-8", "surrogateescape")
     text = raw.decode("utf-8", "backslashreplace")
     return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in text)

@@ -22,6 +22,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from artifacts.models import (
     DEFAULT_COLLECTION,
+    Artifact,
     Collection,
     ImportRecord,
     ImportStatus,
@@ -549,8 +550,10 @@ class _ImportRun:
             files = candidate.files
             if candidate.type == "plugin":
                 files = tuple(f for f in files if f.path in plan.meta_paths)
-            assert resolution.artifact is not None
-            views.stage(candidate.type, resolution.artifact.name, files)
+            # an existing artifact keeps its own name's spelling; a new one is the candidate's
+            artifact = resolution.artifact
+            name = artifact.name if isinstance(artifact, Artifact) else candidate.name
+            views.stage(candidate.type, name, files)
         self.options.step("views")
 
     def _remove_unneeded_blobs(self, added: list[str]) -> None:

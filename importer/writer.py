@@ -17,8 +17,8 @@ from artifacts.models import (
     normalize_name,
     ordered_uuid,
 )
-from importer.bulk import insert_rows, insert_values, update_rows
-from importer.dedup import Resolution
+from importer.bulk import insert_values, update_values
+from importer.dedup import Resolution, Stored
 from importer.origin import Origin
 from importer.results import DedupDecision
 
@@ -60,13 +60,46 @@ def write_rows(
         insert_values(ArtifactAssociation, ASSOCIATION_FIELDS, _associations(plugin, children, now))
 
 
+ARTIFACT_FIELDS = (
+    "id",
+    "collection_id",
+    "type",
+    "name",
+    "name_key",
+    "latest_version_id",
+    "created_at",
+    "updated_at",
+)
+VERSION_FIELDS = (
+    "id",
+    "artifact_id",
+    "content_hash",
+    "size",
+    "file_count",
+    "version_label",
+    "invocation_name",
+    "source",
+    "metadata",
+    "created_at",
+    "export_sha256",
+)
+
+ORIGIN_FIELDS = tuple(
+    field.attname for field in Version._meta.concrete_fields if field.name.startswith("origin_")
+)
+
+
 class _Rows:
+    """The new rows as plain values (building model instances would cost more than writing
+    them); resolutions get the new keys as :class:`Stored` references."""
+
     def __init__(self, origin: dict[str, str]) -> None:
-        self.origin = origin  # the origin columns every new version gets
-        self.artifacts: list[Artifact] = []
-        self.versions: list[Version] = []
-        self.files: list[tuple] = []  # VERSION_FILE_FIELDS of each file
-        self.moved: list[Artifact] = []
+        # the origin columns every new version gets ("" where the import has no origin)
+        self.origin = tuple(origin.get(name, "") for name in ORIGIN_FIELDS)
+        self.artifacts: list[tuple] = []  # ARTIFACT_FIELDS
+        self.versions: list[tuple] = []  # VERSION_FIELDS + the origin columns
+        self.files: list[tuple] = []  # VERSION_FILE_FIELDS
+        self.moved: list[tuple] = []  # (latest_version_id, updated_at, id)
 
     def add(
         self,
@@ -80,23 +113,32 @@ class _Rows:
         if resolution.decision == DedupDecision.LINK_EXISTING:
             return
         candidate = resolution.candidate
+        version_id = ordered_uuid()
+        # Foreign keys are checked at commit on SQLite and PostgreSQL alike, so the artifact
+        # may point at its new latest version before that row is inserted.
         if resolution.artifact is None:
-            resolution.artifact = Artifact(
-                id=ordered_uuid(),
-                collection=collection,
-                type=candidate.type,
-                name=candidate.name,
-                name_key=normalize_name(candidate.name),
-                created_at=now,
-                updated_at=now,
+            artifact_id = ordered_uuid()
+            self.artifacts.append(
+                _row(
+                    ARTIFACT_FIELDS,
+                    id=artifact_id,
+                    collection_id=collection.pk,
+                    type=candidate.type,
+                    name=candidate.name,
+                    name_key=normalize_name(candidate.name),
+                    latest_version_id=version_id,
+                    created_at=now,
+                    updated_at=now,
+                )
             )
-            self.artifacts.append(resolution.artifact)
+            resolution.artifact = Stored(artifact_id)
         else:
-            resolution.artifact.updated_at = now
-            self.moved.append(resolution.artifact)
-        version = Version(
-            id=ordered_uuid(),
-            artifact=resolution.artifact,
+            self.moved.append((version_id, now, resolution.artifact.pk))
+        resolution.version = Stored(version_id)
+        version = _row(
+            VERSION_FIELDS,
+            id=version_id,
+            artifact_id=resolution.artifact.pk,
             content_hash=candidate.content_hash,
             size=sum(f.size for f in candidate.files),
             file_count=len(candidate.files),
@@ -105,23 +147,24 @@ class _Rows:
             source=source,
             metadata=candidate.metadata or {},
             created_at=now,
-            **self.origin,
+            export_sha256="",
         )
-        # Foreign keys are checked at commit on SQLite and PostgreSQL alike, so the artifact
-        # may point at its new latest version before that row is inserted.
-        resolution.artifact.latest_version = version
-        resolution.version = version
-        self.versions.append(version)
+        self.versions.append(version + self.origin)
         self.files.extend(
-            (version.pk, f.path, f.mode, f.size, f.sha256, f.path in meta_paths)
+            (version_id, f.path, f.mode, f.size, f.sha256, f.path in meta_paths)
             for f in candidate.files
         )
 
     def save(self) -> None:
-        insert_rows(Artifact, self.artifacts)
-        insert_rows(Version, self.versions)
+        insert_values(Artifact, ARTIFACT_FIELDS, self.artifacts)
+        insert_values(Version, VERSION_FIELDS + ORIGIN_FIELDS, self.versions)
         insert_values(VersionFile, VERSION_FILE_FIELDS, self.files)
-        update_rows(Artifact, self.moved, ["latest_version", "updated_at"])
+        update_values(Artifact, ("latest_version_id", "updated_at"), self.moved)
+
+
+def _row(fields: Sequence[str], **values: Any) -> tuple:
+    """The values of one row in the order of ``fields`` (every one of them given)."""
+    return tuple(values[name] for name in fields)
 
 
 def _associations(plugin: Resolution, children: Sequence[Resolution], now: object) -> list[tuple]:
