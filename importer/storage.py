@@ -161,6 +161,7 @@ class ViewWriter:
         self.base = store.root / "collections" / collection
         self._staging: Path | None = None  # made on first need
         self._folders: set[Path] = set()  # view folders known to exist
+        self.umask = current_umask()
         self.pending: list[tuple[Path | None, Path]] = []  # None: the view goes away
 
     @property
@@ -176,7 +177,7 @@ class ViewWriter:
         staged = self.staging / str(len(self.pending))
         if is_directory_view(artifact_type):
             staged.mkdir()
-            rebuild_files(self.store, files, staged, self.held)
+            rebuild_files(self.store, files, staged, self.held, self.umask)
         else:
             (only,) = files
             self._stage_file(only, staged)
@@ -187,7 +188,7 @@ class ViewWriter:
         if data is None:
             rebuild_files(self.store, [replace(tree_file, path=staged.name)], staged.parent)
         else:
-            write_new_file(staged, data, tree_file.mode & 0o777)
+            write_new_file(staged, data, tree_file.mode & 0o777, self.umask)
 
     def remove(self, artifact_type: str, name: str) -> None:
         """The view of a deleted artifact goes away when the rest is swapped in."""
@@ -237,7 +238,11 @@ class ViewWriter:
 
 
 def rebuild_files(
-    store: BlobStore, files: Iterable[TreeFile], destination: Path, held: Held | None = None
+    store: BlobStore,
+    files: Iterable[TreeFile],
+    destination: Path,
+    held: Held | None = None,
+    umask: int | None = None,
 ) -> None:
     """Write files (path, mode, blob) below ``destination``: bytes ``held`` in memory as
     they are, the others from the blob store."""
@@ -252,14 +257,29 @@ def rebuild_files(
             store.copy_to(tree_file.sha256, target)
             os.chmod(target, tree_file.mode & 0o777)
         else:
-            write_new_file(target, data, tree_file.mode & 0o777)
+            write_new_file(target, data, tree_file.mode & 0o777, umask)
 
 
-def write_new_file(target: Path, data: bytes, mode: int) -> None:
-    """Create ``target`` (it must not exist) holding ``data``, with exactly ``mode``."""
+def current_umask() -> int | None:
+    """The process's umask, read where it can be without setting it (Linux's
+    /proc/self/status); None elsewhere."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def write_new_file(target: Path, data: bytes, mode: int, umask: int | None = None) -> None:
+    """Create ``target`` (it must not exist) holding ``data``, with exactly ``mode``;
+    ``umask``: the process's, when known (then a mode it leaves alone needs no chmod)."""
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
-        os.fchmod(fd, mode)  # whatever the umask
+        if umask is None or mode & umask:
+            os.fchmod(fd, mode)
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]

@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import os
 import stat
 
 import pytest
@@ -157,3 +158,25 @@ def test_a_file_over_the_limit_is_refused_whether_staged_in_memory_or_not(tmp_pa
         assert refused.value.rule == "file_too_large"
         assert staging.blobs == {}
         staging.cleanup()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o000])
+def test_views_get_exact_modes_whatever_the_umask(make_tree, skillmeat_home, umask):
+    from importer.services import import_paths
+    from tests.plugins import full_plugin
+
+    previous = os.umask(umask)
+    try:
+        assert import_paths([make_tree(full_plugin())]).failed == []
+    finally:
+        os.umask(previous)
+    views = skillmeat_home / "collections/default"
+    modes = {
+        "skills/pdf/SKILL.md": 0o644,
+        "skills/pdf/scripts/extract.py": 0o755,
+        "commands/greet.md": 0o644,
+        "hooks/toolbox/check.sh": 0o755,
+        "plugins/toolbox/scripts/setup.sh": 0o755,
+    }
+    assert {path: stat.S_IMODE((views / path).stat().st_mode) for path in modes} == modes
