@@ -23,6 +23,15 @@ NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
 _SYNC_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blob-sync")
 
 
+def _new_sync_thread() -> None:
+    """A forked child (a worker) has no copy of the parent's thread: it gets a pool of its own."""
+    global _SYNC_THREAD
+    _SYNC_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blob-sync")
+
+
+os.register_at_fork(after_in_child=_new_sync_thread)
+
+
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
 

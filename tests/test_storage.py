@@ -3,6 +3,7 @@
 import hashlib
 import io
 import os
+import signal
 import stat
 
 import pytest
@@ -180,3 +181,23 @@ def test_views_get_exact_modes_whatever_the_umask(make_tree, skillmeat_home, uma
         "plugins/toolbox/scripts/setup.sh": 0o755,
     }
     assert {path: stat.S_IMODE((views / path).stat().st_mode) for path in modes} == modes
+
+
+def test_a_forked_worker_flushes_its_blobs_with_a_thread_of_its_own(tmp_path):
+    """gunicorn and task workers fork: the parent's flushing thread does not exist in the
+    child, which must not wait for it forever."""
+    parent = LocalBlobStore(tmp_path / "parent")
+    parent.put_many_deferred({hashlib.sha256(b"a").hexdigest(): b"a"})
+    parent.wait_durable()
+    pid = os.fork()
+    if pid == 0:  # the child: flush one blob, within 10 seconds
+        signal.alarm(10)
+        try:
+            child = LocalBlobStore(tmp_path / "child")
+            child.put_many_deferred({hashlib.sha256(b"b").hexdigest(): b"b"})
+            child.wait_durable()
+            os._exit(0 if child.read(hashlib.sha256(b"b").hexdigest()) == b"b" else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
