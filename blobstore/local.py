@@ -29,7 +29,8 @@ def _new_sync_thread() -> None:
     _SYNC_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blob-sync")
 
 
-os.register_at_fork(after_in_child=_new_sync_thread)
+if hasattr(os, "register_at_fork"):  # POSIX; nothing forks elsewhere
+    os.register_at_fork(after_in_child=_new_sync_thread)
 
 
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
