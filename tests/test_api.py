@@ -374,3 +374,32 @@ def test_query_counts_do_not_grow_with_rows(reader, make_tree):
             count_queries(reader, f"{API}/artifacts/{plugin.pk}/versions/"),
         )
     assert counts[5] == counts[50], counts
+
+
+def test_the_list_runs_in_collection_type_name_order_across_pages(reader, make_tree):
+    """Collections in the order they were made, then type, then name: the identity index's
+    order, which a deep page walks instead of sorting every row. Paging one item at a time
+    gives the same sequence, each artifact once."""
+    plugin = {
+        ".claude-plugin/plugin.json": manifest("kit"),
+        "commands/b.md": "b\n",
+        "commands/A.md": "a\n",
+        "agents/z.md": "z\n",
+    }
+    for collection in ("zeta", "alpha"):
+        assert import_paths([make_tree(plugin)], collection=collection).failed == []
+    expected = [
+        (collection, kind, name)
+        for collection in ("zeta", "alpha")
+        for kind, name in (("agent", "z"), ("command", "A"), ("command", "b"), ("plugin", "kit"))
+    ]
+    body = reader.get(f"{API}/artifacts/", {"page_size": 100}).json()
+    listed = [(a["collection"], a["type"], a["name"]) for a in body["results"]]
+    assert listed == expected
+    paged, url = [], f"{API}/artifacts/?page_size=1&type=command"
+    while url:
+        page = reader.get(url).json()
+        paged += [(a["collection"], a["name"]) for a in page["results"]]
+        url = page["next"]
+    assert paged == [(c, n) for c, kind, n in expected if kind == "command"]
+    assert reader.get(f"{API}/artifacts/", {"page": 9}).status_code == 404
