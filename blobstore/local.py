@@ -52,6 +52,13 @@ def syncfs(path: Path) -> bool:
     return True
 
 
+def write_all(fd: int, data: bytes) -> None:
+    """Every byte of ``data`` to ``fd`` (a write may take only part of it)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def fsync_directory(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -127,21 +134,17 @@ class LocalBlobStore(BlobStore):
         while True:  # a name of this process's own; O_EXCL refuses a leftover of the same name
             incoming = self.tmp / f"blob-{digest[:16]}-{os.getpid()}-{next(_INCOMING)}"
             try:
-                fd = os.open(
-                    incoming, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, BLOB_MODE
-                )
+                fd = os.open(incoming, NEW_FILE_FLAGS, BLOB_MODE)
                 break
             except FileExistsError:
                 continue
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            write_all(fd, data)
         except BaseException:
-            os.close(fd)
             incoming.unlink(missing_ok=True)
             raise
-        os.close(fd)
+        finally:
+            os.close(fd)
         return incoming
 
     def put_many(self, staged: dict[str, Path | bytes]) -> list[str]:
@@ -159,9 +162,9 @@ class LocalBlobStore(BlobStore):
     def put_many_deferred(self, staged: dict[str, Path | bytes]) -> list[str]:
         """Link every staged blob in place and start the ``syncfs`` in a thread of its own:
         the import writes its rows meanwhile and waits for it before its commit."""
+        self.wait_durable()  # one batch at a time
         added = self._place_all(staged)
         if added:
-            self.wait_durable()  # one batch at a time
             self._syncing = _SYNC_THREAD.submit(self._make_durable, added)
         return added
 

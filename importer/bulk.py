@@ -30,21 +30,13 @@ def insert_values(
     """INSERT rows given as values of the fields ``attnames`` (``version_id``, not
     ``version``), in one ``executemany``; no model instance is built. A field left out
     must be one the database fills in (an auto key)."""
-    if not rows:
-        return
     meta = model._meta
-    by_attname = {field.attname: field for field in meta.concrete_fields}
-    fields = [by_attname[name] for name in attnames]
-    converters = [_converter(field) for field in fields]
-    values = [
-        [convert(value) for convert, value in zip(converters, row, strict=True)] for row in rows
-    ]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
+    fields = _fields(meta, attnames)
+    columns = ", ".join(_quote(field.column) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, values)
+    _execute_many(
+        f"INSERT INTO {_quote(meta.db_table)} ({columns}) VALUES ({placeholders})", fields, rows
+    )
 
 
 def update_values(
@@ -52,18 +44,33 @@ def update_values(
 ) -> None:
     """UPDATE the fields ``attnames`` by primary key: each row holds their values and then
     the key, in one ``executemany``."""
+    meta = model._meta
+    fields = _fields(meta, attnames)
+    assignments = ", ".join(f"{_quote(field.column)} = %s" for field in fields)
+    _execute_many(
+        f"UPDATE {_quote(meta.db_table)} SET {assignments} WHERE {_quote(meta.pk.column)} = %s",
+        [*fields, meta.pk],
+        rows,
+    )
+
+
+def _fields(meta: Any, attnames: Sequence[str]) -> list[models.Field]:
+    by_attname = {field.attname: field for field in meta.concrete_fields}
+    return [by_attname[name] for name in attnames]
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _execute_many(sql: str, fields: Sequence[models.Field], rows: Sequence[Sequence[Any]]) -> None:
+    """Run ``sql`` once per row, each value converted for its field's column."""
     if not rows:
         return
-    meta = model._meta
-    by_attname = {field.attname: field for field in meta.concrete_fields}
-    fields = [*(by_attname[name] for name in attnames), meta.pk]
     converters = [_converter(field) for field in fields]
     values = [
         [convert(value) for convert, value in zip(converters, row, strict=True)] for row in rows
     ]
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(by_attname[name].column)} = %s" for name in attnames)
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
     with connection.cursor() as cursor:
         cursor.executemany(sql, values)
 

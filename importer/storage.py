@@ -15,6 +15,7 @@ from django.conf import settings
 
 from artifacts.models import TYPE_PLURALS, ArtifactType
 from blobstore import BlobStore
+from blobstore.local import NEW_FILE_FLAGS, write_all
 from importer.hashing import (
     Limits,
     TreeFile,
@@ -160,6 +161,7 @@ class ViewWriter:
         self.held = held
         self.base = store.root / "collections" / collection
         self._staging: Path | None = None  # made on first need
+        self._made: set[Path] = set()  # folders made below the staging folder
         self._folders: set[Path] = set()  # view folders known to exist
         self.umask = current_umask()
         self.pending: list[tuple[Path | None, Path]] = []  # None: the view goes away
@@ -169,6 +171,7 @@ class ViewWriter:
         if self._staging is None:
             self.store.tmp.mkdir(parents=True, exist_ok=True)
             self._staging = Path(tempfile.mkdtemp(prefix="views-", dir=self.store.tmp))
+            self._made = {self._staging}
         return self._staging
 
     def stage(self, artifact_type: str, name: str, files: Iterable[TreeFile]) -> None:
@@ -176,19 +179,14 @@ class ViewWriter:
             return
         staged = self.staging / str(len(self.pending))
         if is_directory_view(artifact_type):
-            staged.mkdir()
-            rebuild_files(self.store, files, staged, self.held, self.umask)
+            staged.mkdir()  # even for a folder with no files at all
+            self._made.add(staged)
+            destination = staged
         else:
             (only,) = files
-            self._stage_file(only, staged)
+            files, destination = [replace(only, path=staged.name)], self.staging
+        rebuild_files(self.store, files, destination, self.held, self.umask, self._made)
         self.pending.append((staged, view_path(self.base, artifact_type, name)))
-
-    def _stage_file(self, tree_file: TreeFile, staged: Path) -> None:
-        data = self.held(tree_file.sha256) if self.held is not None else None
-        if data is None:
-            rebuild_files(self.store, [replace(tree_file, path=staged.name)], staged.parent)
-        else:
-            write_new_file(staged, data, tree_file.mode & 0o777, self.umask)
 
     def remove(self, artifact_type: str, name: str) -> None:
         """The view of a deleted artifact goes away when the rest is swapped in."""
@@ -243,10 +241,12 @@ def rebuild_files(
     destination: Path,
     held: Held | None = None,
     umask: int | None = None,
+    made: set[Path] | None = None,
 ) -> None:
     """Write files (path, mode, blob) below ``destination``: bytes ``held`` in memory as
-    they are, the others from the blob store."""
-    made: set[Path] = set()
+    they are, the others from the blob store. ``made``: folders known to exist (the ones
+    made here are added)."""
+    made = set() if made is None else made
     for tree_file in files:
         target = destination / tree_file.path
         if target.parent not in made:
@@ -276,12 +276,10 @@ def current_umask() -> int | None:
 def write_new_file(target: Path, data: bytes, mode: int, umask: int | None = None) -> None:
     """Create ``target`` (it must not exist) holding ``data``, with exactly ``mode``;
     ``umask``: the process's, when known (then a mode it leaves alone needs no chmod)."""
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    fd = os.open(target, NEW_FILE_FLAGS, mode)
     try:
         if umask is None or mode & umask:
             os.fchmod(fd, mode)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        write_all(fd, data)
     finally:
         os.close(fd)

@@ -1,7 +1,7 @@
 """Serializers of the REST API. Output shapes only: writes go through the import service."""
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -258,12 +258,6 @@ class AssociationsSerializer(serializers.Serializer):
         }
 
 
-def _timestamp(value: datetime) -> str:
-    """As DRF writes a UTC timestamp (``...Z``), without its per-value time zone lookups."""
-    text = value.astimezone(UTC).isoformat()
-    return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
-
-
 def _item_document(item: AssociationItem, child_type: str, staff: bool) -> dict[str, Any]:
     return {
         "artifact_id": str(item.artifact_id),
@@ -277,7 +271,7 @@ def _item_document(item: AssociationItem, child_type: str, staff: bool) -> dict[
         "latest_from": item.latest_from,
         "latest_from_count": item.latest_from_count,
         "position": item.position,
-        "created_at": _timestamp(item.created_at),
+        "created_at": _iso(item.created_at),
     }
 
 
