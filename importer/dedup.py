@@ -100,6 +100,18 @@ def resolve(collection: Collection | None, candidates: Sequence[Candidate]) -> l
     return resolutions
 
 
+def known_plugin_hashes(collection: str) -> frozenset[str]:
+    """The content hashes of the plugin versions of ``collection``: a plugin whose hash is not
+    among them cannot be re-imported unchanged (a run asks once, not once per plugin)."""
+    return frozenset(
+        Version.objects.filter(
+            artifact__collection__name=collection, artifact__type=ArtifactType.PLUGIN
+        )
+        .order_by()
+        .values_list("content_hash", flat=True)
+    )
+
+
 def unchanged_plugin(collection: str, candidates: Sequence[Candidate]) -> list[Resolution] | None:
     """The resolutions of a plugin re-imported unchanged, or None.
 

@@ -57,6 +57,14 @@ class ImportError_(Exception):  # noqa: N801, N818 - the trailing underscore avo
     def detail(self) -> ErrorDetail:
         return ErrorDetail(path=self.path, rule=self.rule, message=self.message)
 
+    def __reduce__(self) -> tuple:
+        """Pickled by its parts (a planning process hands its errors over)."""
+        return (_rebuilt, (type(self), self.message, self.path, self.rule))
+
+
+def _rebuilt(kind: type[ImportError_], message: str, path: str, rule: str) -> ImportError_:
+    return kind(message, path=path, rule=rule)
+
 
 class ValidationFailed(ImportError_):
     """The input breaks a rule of the plugin or marketplace format."""

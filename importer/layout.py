@@ -101,6 +101,13 @@ class PluginPlan:
         digests.update(f.sha256 for child in self.children for f in child.files)
         return digests
 
+    def views(self) -> list[tuple[str, list[TreeFile]]]:
+        """What each artifact's view shows, in the order of the import's candidates: the
+        children, then the plugin (its meta-files)."""
+        meta = [f for f in self.files if f.path in self.meta_paths]
+        children = [(child.type, child.files) for child in self.children]
+        return [*children, (ArtifactType.PLUGIN, meta)]
+
 
 # --- detection ---------------------------------------------------------------------------
 

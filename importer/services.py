@@ -32,12 +32,14 @@ from artifacts.models import (
     ordered_uuid,
 )
 from blobstore import BlobStore, blob_store
-from importer import telemetry
+from importer import ahead, telemetry
+from importer.ahead import PlanAhead, Preparation, Prepared
 from importer.archive import is_archive, unpacked
 from importer.dedup import (
     Candidate,
     PlannedState,
     Resolution,
+    known_plugin_hashes,
     name_conflicts,
     resolve,
     unchanged_plugin,
@@ -232,8 +234,9 @@ def _import_detection(
         error = ValidationFailed(failure.message, path=failure.path, rule=failure.rule)
         _record_failure(settings, label, failure.name, error, timezone.now(), 0.0)
         _report_failure(report, settings, failure.name, error)
-    for source in sources:
-        _import_one(source, settings, report)
+    with _planning(sources, settings) as planner:
+        for source in sources:
+            _import_one(source, settings, report, planner.take() if planner else None)
     for entry in remote:
         _import_remote_entry(entry, settings, report)
 
@@ -265,6 +268,21 @@ def _plugin_folder(
         yield root, label
 
 
+@contextlib.contextmanager
+def _planning(sources: list[PluginSource], settings: ImportOptions) -> Iterator[PlanAhead | None]:
+    """A process planning the next plugins while this one writes, when that is worth it."""
+    if not ahead.enabled(sources):
+        yield None
+        return
+    assert settings.store is not None and settings.limits is not None
+    known = None if settings.dry_run else known_plugin_hashes(settings.collection)
+    how = Preparation(
+        limits=settings.limits, store=settings.store, dry_run=settings.dry_run, known=known
+    )
+    with PlanAhead(sources, how) as planner:
+        yield planner
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as stream:
@@ -273,9 +291,14 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _import_one(source: PluginSource, settings: ImportOptions, report: ImportReport) -> None:
+def _import_one(
+    source: PluginSource,
+    settings: ImportOptions,
+    report: ImportReport,
+    prepared: Prepared | None = None,
+) -> None:
     try:
-        result = plugin_import(source=source, options=settings)
+        result = plugin_import(source=source, options=settings, prepared=prepared)
     except ImportError_ as error:
         _report_failure(report, settings, source.display_name, error)
         return
@@ -335,19 +358,30 @@ def _archive_stem(path: Path) -> str:
     return name
 
 
-def plugin_import(*, source: PluginSource, options: ImportOptions | None = None) -> ImportResult:
-    """Import one plugin; raises :class:`ImportError_` (and writes nothing) when it fails."""
-    return _ImportRun(source, options or ImportOptions()).execute()
+def plugin_import(
+    *,
+    source: PluginSource,
+    options: ImportOptions | None = None,
+    prepared: Prepared | None = None,
+) -> ImportResult:
+    """Import one plugin; raises :class:`ImportError_` (and writes nothing) when it fails.
+    ``prepared``: the plugin already detected, hashed and staged by a planning process."""
+    return _ImportRun(source, options or ImportOptions(), prepared).execute()
 
 
 @dataclass
 class _ImportRun:
     source: PluginSource
     options: ImportOptions
+    prepared: Prepared | None = None
     transaction_id: str = field(default_factory=lambda: str(ordered_uuid()))
-    started: float = field(default_factory=time.perf_counter)
+    started: float = field(default_factory=time.monotonic)
     started_at: Any = field(default_factory=timezone.now)
     conflicts: list[str] = field(default_factory=list)  # name_conflict warnings (DESIGN 5)
+
+    def __post_init__(self) -> None:
+        if self.prepared is not None:  # the import began with its detection, ahead
+            self.started, self.started_at = self.prepared.started, self.prepared.started_at
 
     @property
     def store(self) -> BlobStore:
@@ -360,12 +394,13 @@ class _ImportRun:
         return self.options.limits
 
     def elapsed_ms(self) -> float:
-        return round((time.perf_counter() - self.started) * 1000, 3)
+        return round((time.monotonic() - self.started) * 1000, 3)
 
     def execute(self) -> ImportResult:
         with telemetry.tracer.start_as_current_span(
             "plugin.import_transactional",
             attributes={"transaction_id": self.transaction_id, "dry_run": self.options.dry_run},
+            start_time=self.prepared.started_ns if self.prepared is not None else None,
             record_exception=False,
             set_status_on_exception=False,
         ) as span:
@@ -389,14 +424,17 @@ class _ImportRun:
             return result
 
     def _run(self, span: Span) -> ImportResult:
-        staging = None if self.options.dry_run else StagingArea(self.store, "import")
+        if self.prepared is not None:
+            staging = self.prepared.staging
+        else:
+            staging = None if self.options.dry_run else StagingArea(self.store, "import")
         try:
-            plan = self._plan(staging)
+            plan = self._plan(staging) if self.prepared is None else self._planned(self.prepared)
             span.set_attributes({"plugin_name": plan.name, "child_count": len(plan.children)})
             stale: list[str] = []
             if staging is None:
                 resolutions = self._resolve_only(plan)
-            elif (unchanged := self._unchanged(plan)) is not None:
+            elif self._may_be_unchanged() and (unchanged := self._unchanged(plan)) is not None:
                 resolutions = unchanged
             else:
                 resolutions, stale = self._write(plan, staging)
@@ -423,6 +461,22 @@ class _ImportRun:
             )
         telemetry.hash_duration.record(time.perf_counter() - started)
         return plan
+
+    def _planned(self, prepared: Prepared) -> PluginPlan:
+        """The plan a planning process made: its spans recorded here, its error raised."""
+        for timed in prepared.spans:
+            child = telemetry.tracer.start_span(
+                timed.name, start_time=timed.start_ns, attributes=timed.attributes
+            )
+            child.end(end_time=timed.end_ns)
+        if prepared.error is not None:
+            raise prepared.error
+        assert prepared.plan is not None
+        telemetry.hash_duration.record(prepared.hash_seconds)
+        return prepared.plan
+
+    def _may_be_unchanged(self) -> bool:
+        return self.prepared is None or self.prepared.known
 
     def _unchanged(self, plan: PluginPlan) -> list[Resolution] | None:
         """A plugin re-imported as it is (its version, the children it pins, every blob
@@ -543,17 +597,19 @@ class _ImportRun:
     def _stage_views(
         self, plan: PluginPlan, resolutions: list[Resolution], views: ViewWriter
     ) -> None:
-        for resolution in resolutions:
+        built = self.prepared.views if self.prepared is not None else None
+        contents = plan.views()  # in the order of the candidates
+        for position, resolution in enumerate(resolutions):
             if resolution.decision == DedupDecision.LINK_EXISTING:
                 continue
-            candidate = resolution.candidate
-            files = candidate.files
-            if candidate.type == "plugin":
-                files = tuple(f for f in files if f.path in plan.meta_paths)
+            kind, files = contents[position]
             # an existing artifact keeps its own name's spelling; a new one is the candidate's
             artifact = resolution.artifact
-            name = artifact.name if isinstance(artifact, Artifact) else candidate.name
-            views.stage(candidate.type, name, files)
+            name = artifact.name if isinstance(artifact, Artifact) else resolution.candidate.name
+            if built is None:
+                views.stage(kind, name, files)
+            else:
+                views.adopt(built / str(position), kind, name)
         self.options.step("views")
 
     def _remove_unneeded_blobs(self, added: list[str]) -> None:

@@ -6,16 +6,16 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from django.conf import settings
 
 from artifacts.models import TYPE_PLURALS, ArtifactType
 from blobstore import BlobStore
-from blobstore.local import NEW_FILE_FLAGS, write_all
+from blobstore.local import BLOB_MODE, NEW_FILE_FLAGS, LocalBlobStore, write_all
 from importer.hashing import (
     Limits,
     TreeFile,
@@ -42,6 +42,12 @@ Staged = bytes | Path  # a staged blob: its bytes in memory, or a file under tmp
 Held = Callable[[str], bytes | None]  # a blob's bytes when an import holds them in memory
 
 
+class BlobSource(Protocol):
+    """Where a view's bytes come from when they are not held in memory."""
+
+    def copy_to(self, digest: str, target: Path) -> None: ...
+
+
 class StagingArea:
     """Receives each file's bytes while it is hashed: small files in memory (up to
     ``SKILLMEAT_STAGING_MEMORY_BYTES`` per import), the others in a private folder under
@@ -56,7 +62,16 @@ class StagingArea:
         self.name = name
         self.memory_left = settings.SKILLMEAT_STAGING_MEMORY_BYTES if memory is None else memory
         self.blobs: dict[str, Staged] = {}
+        self.spilled: set[str] = set()  # staged as files because the store lacked them
         self._path: Path | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a planning process hands over (the store is the receiver's own)."""
+        return {**self.__dict__, "store": None}
+
+    def attach(self, store: BlobStore) -> "StagingArea":
+        self.store = store
+        return self
 
     @property
     def path(self) -> Path:
@@ -99,6 +114,31 @@ class StagingArea:
         staged = self.blobs.get(digest)
         return staged if isinstance(staged, bytes) else None
 
+    def copy_to(self, digest: str, target: Path) -> None:
+        """A staged blob's bytes into a new file ``target``."""
+        staged = self.blobs[digest]
+        if isinstance(staged, bytes):
+            target.write_bytes(staged)
+        else:
+            shutil.copyfile(staged, target)
+
+    def spill_new(self) -> None:
+        """Write the blobs held in memory that a local store lacks to read-only files here:
+        putting them in place under the import lock is then one link each. The others stay in
+        memory (the store is asked again under the lock)."""
+        if not isinstance(self.store, LocalBlobStore):
+            return
+        held = [d for d, staged in self.blobs.items() if isinstance(staged, bytes)]
+        for digest in self.store.missing(held):
+            final = self.path / digest
+            fd = os.open(final, NEW_FILE_FLAGS, BLOB_MODE)
+            try:
+                write_all(fd, self.blobs[digest])  # type: ignore[arg-type]
+            finally:
+                os.close(fd)
+            self.blobs[digest] = final
+            self.spilled.add(digest)
+
     @contextlib.contextmanager
     def _incoming(self) -> Iterator[tuple[BinaryIO, Path]]:
         fd, name = tempfile.mkstemp(dir=self.path, prefix="in-")
@@ -124,13 +164,15 @@ class StagingArea:
         as files are consumed; those in memory stay readable for the views. They may still
         be on their way to the disk: ``store.wait_durable()`` before committing rows."""
         present = {d for d in digests if d in self.blobs}
-        wanted = {d: self.blobs[d] for d in self.store.missing(present)}
-        return self.store.put_many_deferred(wanted)
+        lacking = self.spilled & present  # a link tells whether each is still new
+        lacking.update(self.store.missing(present - lacking))
+        return self.store.put_many_deferred({d: self.blobs[d] for d in lacking})
 
     def cleanup(self) -> None:
         if self._path is not None:
             shutil.rmtree(self._path, ignore_errors=True)
         self.blobs = {}
+        self.spilled = set()
 
 
 def view_path(base: Path, artifact_type: str, name: str) -> Path:
@@ -178,14 +220,11 @@ class ViewWriter:
         if not views_enabled():
             return
         staged = self.staging / str(len(self.pending))
-        if is_directory_view(artifact_type):
-            staged.mkdir()  # even for a folder with no files at all
-            self._made.add(staged)
-            destination = staged
-        else:
-            (only,) = files
-            files, destination = [replace(only, path=staged.name)], self.staging
-        rebuild_files(self.store, files, destination, self.held, self.umask, self._made)
+        build_view(artifact_type, files, staged, self.store, self.held, self.umask, self._made)
+        self.pending.append((staged, view_path(self.base, artifact_type, name)))
+
+    def adopt(self, staged: Path, artifact_type: str, name: str) -> None:
+        """Swap in a view built ahead of the transaction (see ``prestage_views``)."""
         self.pending.append((staged, view_path(self.base, artifact_type, name)))
 
     def remove(self, artifact_type: str, name: str) -> None:
@@ -235,8 +274,41 @@ class ViewWriter:
         self.discard()
 
 
+def build_view(
+    artifact_type: str,
+    files: Iterable[TreeFile],
+    staged: Path,
+    source: BlobSource,
+    held: Held | None,
+    umask: int | None,
+    made: set[Path],
+) -> None:
+    """The view of one artifact at ``staged``: a folder of its files, or its one file."""
+    if is_directory_view(artifact_type):
+        staged.mkdir()  # even for a folder with no files at all
+        made.add(staged)
+        destination = staged
+    else:
+        (only,) = files
+        files, destination = [replace(only, path=staged.name)], staged.parent
+    rebuild_files(source, files, destination, held, umask, made)
+
+
+def prestage_views(staging: StagingArea, views: Sequence[tuple[str, Iterable[TreeFile]]]) -> Path:
+    """Build the views ``(type, files)`` from the staged bytes, before the import lock is
+    taken, in ``<staging>/views/<position>``; the transaction adopts those of the artifacts it
+    creates or moves on (:meth:`ViewWriter.adopt`)."""
+    folder = staging.path / "views"
+    folder.mkdir()
+    made, umask = {folder}, current_umask()
+    for position, (artifact_type, files) in enumerate(views):
+        staged = folder / str(position)
+        build_view(artifact_type, files, staged, staging, staging.held, umask, made)
+    return folder
+
+
 def rebuild_files(
-    store: BlobStore,
+    store: BlobSource,
     files: Iterable[TreeFile],
     destination: Path,
     held: Held | None = None,

@@ -129,7 +129,8 @@ def test_a_worker_killed_mid_import_leaves_no_half_state_and_its_record_fails(
     record_url = response["Location"]
     worker = start_worker(skillmeat_home)
     wait_for(lambda: staff_client.get(record_url).json()["status"] == "running", every=0.05)
-    time.sleep(0.8)  # well into hashing and writing
+    # killed once the transaction stages its views: its rows are written, not yet committed
+    wait_for(lambda: any((skillmeat_home / "tmp").glob("views-*")), every=0.002)
     worker.send_signal(signal.SIGKILL)
     worker.communicate(timeout=30)
     assert staff_client.get(record_url).json()["status"] == "running"

@@ -1,0 +1,217 @@
+"""Planning ahead: while one plugin of a marketplace is written (under the import lock, one at
+a time), a forked process detects, hashes and stages the next one (DESIGN 7 steps 1 and 2,
+which run before the lock anyway), so a marketplace import keeps both of a machine's cores
+busy.
+
+For a plugin whose hash was not a version of the collection when the run began, the planning
+process also builds every view from the staged bytes and writes the blobs the store lacks to
+read-only files beside them: under the lock a blob is then one link and a view one rename.
+A plugin that may be unchanged is only planned: the fast path needs no file written.
+
+The planning process never touches the database. Its results come back in order through a
+pipe, at most two plugins ahead of the writer; if it is gone, the writer plans in-process.
+"""
+
+import contextlib
+import multiprocessing
+import pickle
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from blobstore import BlobStore
+from importer.errors import ImportError_, Rule
+from importer.hashing import Limits
+from importer.layout import PluginPlan, detect_layout, plan_plugin
+from importer.sources import PluginSource
+from importer.storage import StagingArea, prestage_views, views_enabled
+
+LOOK_AHEAD = 2  # plugins planned ahead of the one being written
+
+
+@dataclass
+class Timed:
+    """A span that ran in the planning process, recorded by the writer."""
+
+    name: str
+    start_ns: int
+    end_ns: int
+    attributes: dict[str, Any]
+
+
+@dataclass
+class Prepared:
+    """One plugin, detected, hashed and staged (or the error that stopped it)."""
+
+    started: float  # time.monotonic() when its detection began (one clock for both processes)
+    started_at: datetime
+    started_ns: int  # the same moment for its spans (time.time_ns())
+    plan: PluginPlan | None = None
+    error: BaseException | None = None
+    staging: StagingArea | None = None
+    views: Path | None = None  # the views built ahead, one per candidate, by position
+    known: bool = True  # its hash was a plugin version of the collection when the run began
+    spans: list[Timed] = field(default_factory=list)
+    hash_seconds: float = 0.0
+
+    def discard(self) -> None:
+        if self.staging is not None:
+            self.staging.cleanup()
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """What planning a plugin needs to know of the run."""
+
+    limits: Limits
+    store: BlobStore
+    dry_run: bool
+    known: frozenset[str] | None = None  # None: build nothing ahead (the run plans in-process)
+
+
+def prepare(source: PluginSource, how: Preparation) -> Prepared:
+    """Detect and hash ``source``, staging its bytes (and, when the plugin is new to the
+    collection, its views and new blobs as files); an error is returned, not raised."""
+    prepared = Prepared(
+        started=time.monotonic(), started_at=timezone.now(), started_ns=time.time_ns()
+    )
+    staging = None if how.dry_run else StagingArea(how.store, "import")
+    prepared.staging = staging
+    try:
+        prepared.plan = _plan(source, how, prepared)
+        prepared.known = how.known is None or prepared.plan.content_hash in how.known
+        if staging is not None and not prepared.known:
+            if views_enabled():
+                prepared.views = prestage_views(staging, prepared.plan.views())
+            staging.spill_new()
+    except BaseException as error:  # handed to the writer, which reports it
+        prepared.discard()
+        prepared.staging = None
+        prepared.error = error
+    return prepared
+
+
+def _plan(source: PluginSource, how: Preparation, prepared: Prepared) -> PluginPlan:
+    started = time.time_ns()
+    layout = detect_layout(source, how.limits)
+    detected = time.time_ns()
+    attributes = {"plugin_name": layout.name, "child_count": len(layout.children)}
+    prepared.spans.append(Timed("composite.detect", started, detected, attributes))
+    clock = time.perf_counter()
+    plan = plan_plugin(layout, how.limits, prepared.staging)
+    prepared.hash_seconds = time.perf_counter() - clock
+    attributes = {
+        "plugin_name": plan.name,
+        "artifact_name": plan.name,
+        "artifact_type": "plugin",
+        "content_hash": plan.content_hash,
+        "child_count": len(plan.children),
+    }
+    prepared.spans.append(Timed("artifact.hash_compute", detected, time.time_ns(), attributes))
+    return plan
+
+
+def enabled(sources: Sequence[PluginSource]) -> bool:
+    """Worth a process: two plugins or more, where a fork is cheap and safe (Linux)."""
+    return (
+        len(sources) > 1
+        and sys.platform.startswith("linux")
+        and bool(getattr(settings, "SKILLMEAT_PLAN_AHEAD", True))
+    )
+
+
+class PlanAhead:
+    """The planning process of one run over ``sources``; :meth:`take` gives their
+    preparations in order (None when the process is gone: the caller plans in-process)."""
+
+    def __init__(self, sources: Sequence[PluginSource], how: Preparation) -> None:
+        self.sources = list(sources)
+        self.how = how
+        self._asked = 0
+        self._taken = 0
+        self._connection: Connection | None = None
+        self._process: Any = None
+
+    def __enter__(self) -> "PlanAhead":
+        context = multiprocessing.get_context("fork")
+        self._connection, theirs = context.Pipe()
+        self._process = context.Process(
+            target=_serve, args=(theirs, self.sources, self.how), daemon=True
+        )
+        self._process.start()
+        theirs.close()
+        for _ in range(LOOK_AHEAD):
+            self._ask()
+        return self
+
+    def take(self) -> Prepared | None:
+        if self._connection is None:
+            return None
+        try:
+            prepared: Prepared = self._connection.recv()
+        except (EOFError, OSError, pickle.UnpicklingError):
+            self._stop()
+            return None
+        self._taken += 1
+        self._ask()
+        if prepared.staging is not None:
+            prepared.staging.attach(self.how.store)
+        return prepared
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop()
+
+    def _ask(self) -> None:
+        if self._connection is None or self._asked >= len(self.sources):
+            return
+        try:
+            self._connection.send(self._asked)
+        except OSError:
+            self._stop()
+            return
+        self._asked += 1
+
+    def _stop(self) -> None:
+        """Ask the process to end, take back what it staged for plugins never taken."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        with contextlib.suppress(OSError):
+            connection.send(None)
+        with contextlib.suppress(EOFError, OSError, pickle.UnpicklingError):
+            while self._taken < self._asked:
+                connection.recv().discard()
+                self._taken += 1
+        connection.close()
+        self._process.join(timeout=10)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+
+
+def _serve(connection: Connection, sources: Sequence[PluginSource], how: Preparation) -> None:
+    """The planning process: prepare each plugin asked for, until asked for none."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the writer decides when the run stops
+    with contextlib.suppress(EOFError, OSError):
+        while (index := connection.recv()) is not None:
+            connection.send(_portable(prepare(sources[index], how)))
+
+
+def _portable(prepared: Prepared) -> Prepared:
+    """An error that cannot cross the pipe as it is crosses as its text."""
+    error = prepared.error
+    if error is not None:
+        try:
+            pickle.dumps(error)
+        except Exception:
+            prepared.error = ImportError_(f"{type(error).__name__}: {error}", rule=Rule.INTERNAL)
+    return prepared
