@@ -15,10 +15,11 @@ pipe, at most two plugins ahead of the writer; if it is gone, the writer plans i
 import contextlib
 import multiprocessing
 import pickle
+import shutil
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing.connection import Connection
@@ -62,10 +63,22 @@ class Prepared:
     known: bool = True  # its hash was a plugin version of the collection when the run began
     spans: list[Timed] = field(default_factory=list)
     hash_seconds: float = 0.0
+    # who removes its staging folder once the import is over (the planning process, between
+    # two plugins); None: the writer itself
+    release: Callable[[StagingArea], None] | None = None
 
     def discard(self) -> None:
         if self.staging is not None:
             self.staging.cleanup()
+
+    def done(self) -> None:
+        """The import of this plugin is over: its staging folder goes."""
+        if self.staging is None:
+            return
+        if self.release is None:
+            self.staging.cleanup()
+        else:
+            self.release(self.staging)
 
 
 @dataclass(frozen=True)
@@ -138,6 +151,7 @@ class PlanAhead:
         self.how = how
         self._asked = 0
         self._taken = 0
+        self._leftovers: list[str] = []  # staging folders for the planning process to remove
         self._connection: Connection | None = None
         self._process: Any = None
 
@@ -165,7 +179,13 @@ class PlanAhead:
         self._ask()
         if prepared.staging is not None:
             prepared.staging.attach(self.how.store)
+        prepared.release = self._release
         return prepared
+
+    def _release(self, staging: StagingArea) -> None:
+        folder = staging.hand_over()
+        if folder is not None:
+            self._leftovers.append(str(folder))
 
     def __exit__(self, *exc: object) -> None:
         self._stop()
@@ -174,10 +194,11 @@ class PlanAhead:
         if self._connection is None or self._asked >= len(self.sources):
             return
         try:
-            self._connection.send(self._asked)
+            self._connection.send((self._asked, self._leftovers))
         except OSError:
             self._stop()
             return
+        self._leftovers = []
         self._asked += 1
 
     def _stop(self) -> None:
@@ -186,7 +207,7 @@ class PlanAhead:
         if connection is None:
             return
         with contextlib.suppress(OSError):
-            connection.send(None)
+            connection.send((None, []))
         with contextlib.suppress(EOFError, OSError, pickle.UnpicklingError):
             while self._taken < self._asked:
                 connection.recv().discard()
@@ -196,14 +217,25 @@ class PlanAhead:
         if self._process.is_alive():
             self._process.kill()
             self._process.join()
+        _remove(self._leftovers)
+        self._leftovers = []
 
 
 def _serve(connection: Connection, sources: Sequence[PluginSource], how: Preparation) -> None:
     """The planning process: prepare each plugin asked for, until asked for none."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the writer decides when the run stops
     with contextlib.suppress(EOFError, OSError):
-        while (index := connection.recv()) is not None:
+        while True:
+            index, leftovers = connection.recv()
+            if index is None:
+                return
             connection.send(_portable(prepare(sources[index], how)))
+            _remove(leftovers)
+
+
+def _remove(folders: list[str]) -> None:
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _portable(prepared: Prepared) -> Prepared:

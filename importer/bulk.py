@@ -9,6 +9,7 @@ dates, JSON) go through the field's own ``get_db_prep_save``.
 
 from collections.abc import Callable, Sequence
 from typing import Any
+from uuid import UUID
 
 from django.db import connection, models
 
@@ -39,6 +40,16 @@ def insert_values(
     )
 
 
+def insert_row(model: type[models.Model], **values: Any) -> None:
+    """INSERT one row: the values given (by attname), every other field its default; like
+    ``objects.create`` without building an instance."""
+    fields = model._meta.concrete_fields
+    row = [values.pop(f.attname) if f.attname in values else f.get_default() for f in fields]
+    if values:
+        raise TypeError(f"{model.__name__} has no field(s) {sorted(values)}")
+    insert_values(model, [f.attname for f in fields], [row])
+
+
 def update_values(
     model: type[models.Model], attnames: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
@@ -67,12 +78,20 @@ def _execute_many(sql: str, fields: Sequence[models.Field], rows: Sequence[Seque
     """Run ``sql`` once per row, each value converted for its field's column."""
     if not rows:
         return
-    converters = [_converter(field) for field in fields]
-    values = [
-        [convert(value) for convert, value in zip(converters, row, strict=True)] for row in rows
-    ]
+    if any(len(row) != len(fields) for row in rows):
+        raise ValueError(f"each row must hold {len(fields)} values: {sql}")
+    converting = [(i, c) for i, c in enumerate(map(_converter, fields)) if c is not _as_is]
+    values = [_converted(row, converting) for row in rows] if converting else rows
     with connection.cursor() as cursor:
         cursor.executemany(sql, values)
+
+
+def _converted(row: Sequence[Any], converting: list[tuple[int, Convert]]) -> list[Any]:
+    """``row`` with the values at the given positions converted (the others as they are)."""
+    values = list(row)
+    for position, convert in converting:
+        values[position] = convert(values[position])
+    return values
 
 
 def _converter(field: models.Field) -> Convert:
@@ -109,4 +128,6 @@ def _as_is(value: Any) -> Any:
 
 def _uuid_hex(value: Any) -> Any:
     """How Django stores a UUID where the database has no UUID type (32 hex digits)."""
-    return None if value is None else value.hex
+    if value is None:
+        return None
+    return value.hex if isinstance(value, UUID) else UUID(value).hex

@@ -35,6 +35,7 @@ from blobstore import BlobStore, blob_store
 from importer import ahead, telemetry
 from importer.ahead import PlanAhead, Preparation, Prepared
 from importer.archive import is_archive, unpacked
+from importer.bulk import insert_row
 from importer.dedup import (
     Candidate,
     PlannedState,
@@ -95,6 +96,8 @@ class ImportOptions:
     fetch_timeout: float | None = None
     only: frozenset[str] | None = None  # import only these plugins of a marketplace (name keys)
     parent_record: str | None = None  # the queued import's record this run belongs to
+    # the collection's row once an import of this run has committed (asked again on a retry)
+    collection_row: Collection | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         check_name(self.collection, kind="collection", where="--collection")
@@ -439,7 +442,9 @@ class _ImportRun:
             else:
                 resolutions, stale = self._write(plan, staging)
         finally:
-            if staging is not None:
+            if self.prepared is not None:
+                self.prepared.done()
+            elif staging is not None:
                 staging.cleanup()
         return self._result(plan, resolutions, stale)
 
@@ -559,15 +564,25 @@ class _ImportRun:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 with transaction.atomic(durable=True):
-                    return self._write_rows(plan, views)
+                    collection = self._collection()
+                    resolutions = self._write_rows(collection, plan, views)
+                self.options.collection_row = collection
+                return resolutions
             except IntegrityError:
+                self.options.collection_row = None  # perhaps deleted meanwhile
                 views.reset()
                 if attempt == MAX_ATTEMPTS:
                     raise
         raise AssertionError("unreachable")
 
-    def _write_rows(self, plan: PluginPlan, views: ViewWriter) -> list[Resolution]:
-        collection, _ = Collection.objects.get_or_create(name=self.options.collection)
+    def _collection(self) -> Collection:
+        if self.options.collection_row is not None:
+            return self.options.collection_row
+        return Collection.objects.get_or_create(name=self.options.collection)[0]
+
+    def _write_rows(
+        self, collection: Collection, plan: PluginPlan, views: ViewWriter
+    ) -> list[Resolution]:
         resolutions = self._resolve(collection, plan)
         *children, plugin = resolutions
         with telemetry.tracer.start_as_current_span("association.write") as span:
@@ -634,7 +649,8 @@ class _ImportRun:
         resolutions: list[Resolution],
     ) -> None:
         imported, reused = _counts(resolutions[:-1])
-        ImportRecord.objects.create(
+        insert_row(
+            ImportRecord,
             transaction_id=self.transaction_id,
             collection_name=self.options.collection,
             plugin_name=plan.name,

@@ -169,10 +169,16 @@ class StagingArea:
         return self.store.put_many_deferred({d: self.blobs[d] for d in lacking})
 
     def cleanup(self) -> None:
-        if self._path is not None:
-            shutil.rmtree(self._path, ignore_errors=True)
+        folder = self.hand_over()
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def hand_over(self) -> Path | None:
+        """Forget what was staged; returns the folder, for the caller to remove."""
+        folder, self._path = self._path, None
         self.blobs = {}
         self.spilled = set()
+        return folder
 
 
 def view_path(base: Path, artifact_type: str, name: str) -> Path:
