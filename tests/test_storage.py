@@ -46,8 +46,10 @@ def test_staging_keeps_the_bytes_it_hashed(tmp_path):
     assert staging.commit_blobs([digest]) == [digest]
     assert staging.commit_blobs([digest]) == []
     assert store.read(digest) == source.read_bytes()
+    folder = staging.path
     staging.cleanup()
-    assert not staging.path.exists()
+    assert not folder.exists()
+    assert staging.blobs == {}
 
 
 class BrokenSource(io.RawIOBase):
