@@ -3,6 +3,7 @@ where an import copies the bytes it hashes, and the type-folder views under ``co
 The blobs themselves are in the blob store (``blobstore``), local or in a bucket."""
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -261,13 +262,16 @@ class ViewWriter:
         if final.parent not in self._folders:  # a handful of type folders, made once
             final.parent.mkdir(parents=True, exist_ok=True)
             self._folders.add(final.parent)
-        if staged.is_dir() and final.exists():
-            aside = Path(tempfile.mkdtemp(prefix="old-", dir=self.staging)) / "view"
-            os.rename(final, aside)
-            os.rename(staged, final)
-            shutil.rmtree(aside, ignore_errors=True)
-        else:
+        try:  # a new view, a file view, or a folder view over an empty folder: one rename
             os.replace(staged, final)
+            return
+        except OSError as error:
+            if error.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.EISDIR, errno.ENOTDIR):
+                raise
+        aside = Path(tempfile.mkdtemp(prefix="old-", dir=self.staging)) / "view"
+        os.rename(final, aside)
+        os.rename(staged, final)
+        shutil.rmtree(aside, ignore_errors=True)
 
     def discard(self) -> None:
         if self._staging is not None:
