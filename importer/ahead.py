@@ -13,6 +13,7 @@ pipe, at most two plugins ahead of the writer; if it is gone, the writer plans i
 """
 
 import contextlib
+import gc
 import multiprocessing
 import pickle
 import shutil
@@ -161,6 +162,9 @@ class PlanAhead:
         self._process = context.Process(
             target=_serve, args=(theirs, self.sources, self.how), daemon=True
         )
+        # Objects shared with the fork are left out of garbage collection until the run ends:
+        # a collection writes to every object it visits, and each page written is then copied.
+        gc.freeze()
         self._process.start()
         theirs.close()
         for _ in range(LOOK_AHEAD):
@@ -219,6 +223,7 @@ class PlanAhead:
             self._process.join()
         _remove(self._leftovers)
         self._leftovers = []
+        gc.unfreeze()
 
 
 def _serve(connection: Connection, sources: Sequence[PluginSource], how: Preparation) -> None:
