@@ -31,6 +31,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from blobstore import BlobStore
+from importer import telemetry
 from importer.errors import ImportError_, Rule
 from importer.hashing import Limits
 from importer.layout import PluginPlan, detect_layout, plan_plugin
@@ -153,20 +154,31 @@ class PlanAhead:
         self._asked = 0
         self._taken = 0
         self._leftovers: list[str] = []  # staging folders for the planning process to remove
+        self._handed: list[str] = []  # those handed over (removed again if it died first)
         self._connection: Connection | None = None
         self._process: Any = None
 
     def __enter__(self) -> "PlanAhead":
         context = multiprocessing.get_context("fork")
-        self._connection, theirs = context.Pipe()
+        mine, theirs = context.Pipe()
         self._process = context.Process(
             target=_serve, args=(theirs, self.sources, self.how), daemon=True
         )
         # Objects shared with the fork are left out of garbage collection until the run ends:
         # a collection writes to every object it visits, and each page written is then copied.
         gc.freeze()
-        self._process.start()
-        theirs.close()
+        try:
+            self._process.start()
+        except Exception as error:  # no fork here (out of processes, a daemonic parent...)
+            gc.unfreeze()
+            mine.close()
+            telemetry.log.warning(
+                "plan_ahead_unavailable", error=f"{type(error).__name__}: {error}"
+            )
+            return self  # take() gives None: the run plans in-process
+        finally:
+            theirs.close()
+        self._connection = mine
         for _ in range(LOOK_AHEAD):
             self._ask()
         return self
@@ -202,14 +214,21 @@ class PlanAhead:
         except OSError:
             self._stop()
             return
+        self._handed.extend(self._leftovers)
         self._leftovers = []
         self._asked += 1
 
     def _stop(self) -> None:
-        """Ask the process to end, take back what it staged for plugins never taken."""
+        """Ask the process to end, take back what it staged for plugins never taken, and
+        remove the folders it was to remove (also those released after it ended)."""
         connection, self._connection = self._connection, None
-        if connection is None:
-            return
+        if connection is not None:
+            self._end(connection)
+        _remove([*self._leftovers, *self._handed])  # the folders already gone cost a lookup
+        self._leftovers, self._handed = [], []
+        gc.unfreeze()
+
+    def _end(self, connection: Connection) -> None:
         with contextlib.suppress(OSError):
             connection.send((None, []))
         with contextlib.suppress(EOFError, OSError, pickle.UnpicklingError):
@@ -221,9 +240,6 @@ class PlanAhead:
         if self._process.is_alive():
             self._process.kill()
             self._process.join()
-        _remove(self._leftovers)
-        self._leftovers = []
-        gc.unfreeze()
 
 
 def _serve(connection: Connection, sources: Sequence[PluginSource], how: Preparation) -> None:

@@ -199,6 +199,20 @@ def test_if_the_planning_process_dies_the_writer_plans_the_rest_itself(
     assert multiprocessing.active_children() == []
 
 
+def test_where_no_process_can_be_forked_the_writer_plans_everything_itself(
+    make_tree, skillmeat_home, monkeypatch, taken
+):
+    def refuse(self):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", refuse)
+    report = import_paths([make_tree(marketplace_tree(overlapping()))])
+    assert report.failed == []
+    assert [r.plugin_name for r in report.results] == ["p1", "p2", "p3", "p4"]
+    assert taken == [False] * 4
+    assert leftovers(skillmeat_home) == []
+
+
 def test_an_interrupted_run_ends_its_planning_process_and_leaves_no_staging(
     make_tree, skillmeat_home
 ):
