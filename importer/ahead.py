@@ -20,7 +20,7 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing.connection import Connection
@@ -49,6 +49,11 @@ class Timed:
     start_ns: int
     end_ns: int
     attributes: dict[str, Any]
+    error: str = ""  # what stopped it, if anything
+
+    @property
+    def seconds(self) -> float:
+        return (self.end_ns - self.start_ns) / 1e9
 
 
 @dataclass
@@ -64,7 +69,6 @@ class Prepared:
     views: Path | None = None  # the views built ahead, one per candidate, by position
     known: bool = True  # its hash was a plugin version of the collection when the run began
     spans: list[Timed] = field(default_factory=list)
-    hash_seconds: float = 0.0
     # who removes its staging folder once the import is over (the planning process, between
     # two plugins); None: the writer itself
     release: Callable[[StagingArea], None] | None = None
@@ -116,23 +120,32 @@ def prepare(source: PluginSource, how: Preparation) -> Prepared:
 
 
 def _plan(source: PluginSource, how: Preparation, prepared: Prepared) -> PluginPlan:
-    started = time.time_ns()
-    layout = detect_layout(source, how.limits)
-    detected = time.time_ns()
-    attributes = {"plugin_name": layout.name, "child_count": len(layout.children)}
-    prepared.spans.append(Timed("composite.detect", started, detected, attributes))
-    clock = time.perf_counter()
-    plan = plan_plugin(layout, how.limits, prepared.staging)
-    prepared.hash_seconds = time.perf_counter() - clock
-    attributes = {
-        "plugin_name": plan.name,
-        "artifact_name": plan.name,
-        "artifact_type": "plugin",
-        "content_hash": plan.content_hash,
-        "child_count": len(plan.children),
-    }
-    prepared.spans.append(Timed("artifact.hash_compute", detected, time.time_ns(), attributes))
+    with _timed(prepared.spans, "composite.detect") as attributes:
+        layout = detect_layout(source, how.limits)
+        attributes.update(plugin_name=layout.name, child_count=len(layout.children))
+    with _timed(prepared.spans, "artifact.hash_compute") as attributes:
+        plan = plan_plugin(layout, how.limits, prepared.staging)
+        attributes.update(
+            plugin_name=plan.name,
+            artifact_name=plan.name,
+            artifact_type="plugin",
+            content_hash=plan.content_hash,
+            child_count=len(plan.children),
+        )
     return plan
+
+
+@contextlib.contextmanager
+def _timed(spans: list[Timed], name: str) -> Iterator[dict[str, Any]]:
+    """Times a step as a span for the writer to record, with its error if it fails."""
+    attributes: dict[str, Any] = {}
+    started = time.time_ns()
+    try:
+        yield attributes
+    except BaseException as error:
+        spans.append(Timed(name, started, time.time_ns(), attributes, error=str(error)))
+        raise
+    spans.append(Timed(name, started, time.time_ns(), attributes))
 
 
 def enabled(sources: Sequence[PluginSource]) -> bool:

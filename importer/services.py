@@ -33,7 +33,7 @@ from artifacts.models import (
 )
 from blobstore import BlobStore, blob_store
 from importer import ahead, telemetry
-from importer.ahead import PlanAhead, Preparation, Prepared
+from importer.ahead import PlanAhead, Preparation, Prepared, prepare
 from importer.archive import is_archive, unpacked
 from importer.bulk import insert_row
 from importer.dedup import (
@@ -48,7 +48,7 @@ from importer.dedup import (
 )
 from importer.errors import ImportError_, Rule, StorageFailed, ValidationFailed, display_path
 from importer.hashing import Limits
-from importer.layout import PluginPlan, detect_layout, plan_plugin
+from importer.layout import PluginPlan
 from importer.locking import import_lock
 from importer.names import check_name
 from importer.origin import Origin
@@ -427,61 +427,40 @@ class _ImportRun:
             return result
 
     def _run(self, span: Span) -> ImportResult:
-        if self.prepared is not None:
-            staging = self.prepared.staging
-        else:
-            staging = None if self.options.dry_run else StagingArea(self.store, "import")
+        if self.prepared is None:  # not planned ahead: planned here, the same way
+            how = Preparation(limits=self.limits, store=self.store, dry_run=self.options.dry_run)
+            self.prepared = prepare(self.source, how)
+        staging = self.prepared.staging
         try:
-            plan = self._plan(staging) if self.prepared is None else self._planned(self.prepared)
+            plan = self._planned(self.prepared)
             span.set_attributes({"plugin_name": plan.name, "child_count": len(plan.children)})
             stale: list[str] = []
             if staging is None:
                 resolutions = self._resolve_only(plan)
-            elif self._may_be_unchanged() and (unchanged := self._unchanged(plan)) is not None:
+            elif self.prepared.known and (unchanged := self._unchanged(plan)) is not None:
                 resolutions = unchanged
             else:
                 resolutions, stale = self._write(plan, staging)
         finally:
-            if self.prepared is not None:
-                self.prepared.done()
-            elif staging is not None:
-                staging.cleanup()
+            self.prepared.done()
         return self._result(plan, resolutions, stale)
 
-    def _plan(self, staging: StagingArea | None) -> PluginPlan:
-        with telemetry.tracer.start_as_current_span("composite.detect") as span:
-            layout = detect_layout(self.source, self.limits)
-            span.set_attributes({"plugin_name": layout.name, "child_count": len(layout.children)})
-        started = time.perf_counter()
-        with telemetry.tracer.start_as_current_span("artifact.hash_compute") as span:
-            plan = plan_plugin(layout, self.limits, staging)
-            span.set_attributes(
-                {
-                    "plugin_name": plan.name,
-                    "artifact_name": plan.name,
-                    "artifact_type": "plugin",
-                    "content_hash": plan.content_hash,
-                    "child_count": len(plan.children),
-                }
-            )
-        telemetry.hash_duration.record(time.perf_counter() - started)
-        return plan
-
     def _planned(self, prepared: Prepared) -> PluginPlan:
-        """The plan a planning process made: its spans recorded here, its error raised."""
+        """The plugin's plan: the spans of its detection and hashing recorded under this
+        import's span, their error raised."""
         for timed in prepared.spans:
             child = telemetry.tracer.start_span(
                 timed.name, start_time=timed.start_ns, attributes=timed.attributes
             )
+            if timed.error:
+                child.set_status(Status(StatusCode.ERROR, timed.error))
+            elif timed.name == "artifact.hash_compute":
+                telemetry.hash_duration.record(timed.seconds)
             child.end(end_time=timed.end_ns)
         if prepared.error is not None:
             raise prepared.error
         assert prepared.plan is not None
-        telemetry.hash_duration.record(prepared.hash_seconds)
         return prepared.plan
-
-    def _may_be_unchanged(self) -> bool:
-        return self.prepared is None or self.prepared.known
 
     def _unchanged(self, plan: PluginPlan) -> list[Resolution] | None:
         """A plugin re-imported as it is (its version, the children it pins, every blob
@@ -570,7 +549,7 @@ class _ImportRun:
                 return resolutions
             except IntegrityError:
                 self.options.collection_row = None  # perhaps deleted meanwhile
-                views.reset()
+                views.discard()  # staged again by the next attempt
                 if attempt == MAX_ATTEMPTS:
                     raise
         raise AssertionError("unreachable")

@@ -132,11 +132,7 @@ class StagingArea:
         held = [d for d, staged in self.blobs.items() if isinstance(staged, bytes)]
         for digest in self.store.missing(held):
             final = self.path / digest
-            fd = os.open(final, NEW_FILE_FLAGS, BLOB_MODE)
-            try:
-                write_all(fd, self.blobs[digest])  # type: ignore[arg-type]
-            finally:
-                os.close(fd)
+            write_new_file(final, self.blobs[digest], BLOB_MODE)  # type: ignore[arg-type]
             self.blobs[digest] = final
             self.spilled.add(digest)
 
@@ -278,10 +274,6 @@ class ViewWriter:
             shutil.rmtree(self._staging, ignore_errors=True)
             self._staging = None
         self.pending = []
-
-    def reset(self) -> None:
-        """Forget what was staged and start again (a transaction is being retried)."""
-        self.discard()
 
 
 def build_view(
