@@ -2,14 +2,13 @@
 
 import bisect
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from django.db import models
 from django.db.models import Count, Exists, F, OuterRef, QuerySet
 
+from artifacts import plain
 from artifacts.hashrefs import version_by_reference
 from artifacts.models import Artifact, ArtifactAssociation, ArtifactType, Version, VersionFile
 
@@ -52,10 +51,11 @@ def artifact_rows(*, collection: str | None = None) -> QuerySet:
     return artifacts.order_by(*LIST_ORDER).values(*ARTIFACT_ROW_FIELDS)
 
 
-def artifact_rows_of(ids: Sequence[Any]) -> list[dict[str, Any]]:
-    """The rows of ``artifact_rows`` for these artifacts, in the order of ``ids``."""
-    rows = {row["id"]: row for row in artifact_rows().filter(pk__in=list(ids))}
-    return [rows[pk] for pk in ids if pk in rows]
+def artifact_rows_of(keys: QuerySet) -> list[dict[str, Any]]:
+    """The rows of ``artifact_rows`` (plain, see :mod:`artifacts.plain`) for the artifacts
+    that ``keys`` selects (a sliced ``values("pk")`` queryset in the list's order): one
+    query, the page a subquery."""
+    return plain.fetch(artifact_rows().filter(pk__in=keys))
 
 
 def plugin_children(
@@ -99,7 +99,7 @@ def version_files(version: Version) -> QuerySet[VersionFile]:
 class AssociationItem:
     """One side of an association, as the API and the admin show it."""
 
-    artifact_id: uuid.UUID
+    artifact_id: str
     artifact_name: str
     artifact_type: str
     invocation_name: str
@@ -110,7 +110,7 @@ class AssociationItem:
     latest_from: list[str]
     latest_from_count: int
     position: int
-    created_at: datetime
+    created_at: str  # ISO 8601, as the API writes it
 
 
 @dataclass(frozen=True)
@@ -132,13 +132,13 @@ class Window:
 
 
 def _item(row: dict[str, Any], brought: list[str], own: str) -> AssociationItem:
-    """One item from a row of :func:`_page`. ``brought``: every plugin that contains the
+    """One item from a plain row of :func:`_page`. ``brought``: every plugin that contains the
     child's latest version; the item names at most :data:`MAX_LATEST_FROM` of them, ``own``
     (the plugin of this association) first when it is one, and counts them all (a shared
     child's list would repeat on each of its thousands of parents)."""
     current = row["current"]
     return AssociationItem(
-        artifact_id=row["shown_id"],
+        artifact_id=plain.uuid_text(row["shown_id"]),
         artifact_name=row["shown_name"],
         artifact_type=row["shown_type"],
         invocation_name=row["invocation_name"],
@@ -149,17 +149,18 @@ def _item(row: dict[str, Any], brought: list[str], own: str) -> AssociationItem:
         latest_from=_first_names(brought, own),
         latest_from_count=len(brought),
         position=row["position"],
-        created_at=row["created_at"],
+        created_at=plain.iso_text(row["created_at"]),
     )
 
 
 def _page(
     associations: QuerySet, shown: str, window: tuple[int, int], child: Artifact | None = None
 ) -> tuple[list[dict], int]:
-    """A page (offset, limit) of associations as plain rows naming the ``shown`` side (the
-    parent plugin or the child), and the count of them all: one query, the count a window
-    over every row. ``child``: the one child of every association (a parents list), whose
-    latest version is then not joined on each row."""
+    """A page (offset, limit) of associations as plain rows (:mod:`artifacts.plain`) naming
+    the ``shown`` side (the parent plugin or the child), each with its child's latest version
+    id as text, and the count of them all: one query, the count a window over every row.
+    ``child``: the one child of every association (a parents list), whose latest version is
+    then not joined on each row."""
     fields: dict[str, Any] = {
         "shown_id": F(f"{shown}__id"),
         "shown_name": F(f"{shown}__name"),
@@ -174,12 +175,16 @@ def _page(
     values = associations.values(
         "relationship_type", "pinned_version_hash", "position", "created_at", **fields
     )
-    rows = list(values[start : start + limit])
+    rows = plain.fetch(values[start : start + limit])
     if child is not None:
         latest = child.latest_version
+        latest_id = plain.uuid_text(child.latest_version_id)
         for row in rows:
-            row["latest_id"] = child.latest_version_id
+            row["latest_id"] = latest_id
             row["current"] = latest.content_hash if latest else None
+    else:
+        for row in rows:
+            row["latest_id"] = plain.uuid_text(row["latest_id"])
     if rows:
         return rows, rows[0]["total"]
     return rows, associations.count() if start else 0
@@ -198,22 +203,23 @@ def _first_names(names: list[str], own: str) -> list[str]:
     return [own, *names[: MAX_LATEST_FROM - 1]]
 
 
-def plugins_containing(version_ids: set[Any]) -> dict[Any, list[str]]:
-    """For each child version, the names of the plugins whose versions contain it (one
-    query): who brought a child's latest version, so that an update of this plugin's child is
-    told apart from a same-named child of another plugin."""
+def plugins_containing(version_ids: set[str | None]) -> dict[str, list[str]]:
+    """For each child version (by its id's text), the sorted names of the plugins whose
+    versions contain it (one query): who brought a child's latest version, so that an update
+    of this plugin's child is told apart from a same-named child of another plugin."""
     version_ids = set(version_ids) - {None}
     if not version_ids:
         return {}
-    found: dict[Any, set[str]] = {}
-    rows = (
+    pairs = (
         ArtifactAssociation.objects.filter(child_version_id__in=version_ids)
         .order_by()  # the models' default orderings would join and sort for nothing
-        .values_list("child_version_id", "parent_version__artifact__name")
+        .values("child_version_id", "parent_version__artifact__name")
+        .distinct()  # a plugin's versions often share a child's version
     )
-    for version_id, plugin_name in rows:
-        found.setdefault(version_id, set()).add(plugin_name)
-    return {version_id: sorted(names) for version_id, names in found.items()}
+    found: dict[Any, list[str]] = {}
+    for row in plain.fetch(pairs):
+        found.setdefault(row["child_version_id"], []).append(row["parent_version__artifact__name"])
+    return {plain.uuid_text(key): sorted(names) for key, names in found.items()}
 
 
 def plugin_version_of(plugin: Artifact, reference: str) -> Version | None:

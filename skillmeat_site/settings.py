@@ -7,6 +7,7 @@ Every knob has a default that gives a working local site: SQLite and the storage
 from pathlib import Path
 
 import environ
+import orjson
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
@@ -85,6 +86,9 @@ WSGI_APPLICATION = "skillmeat_site.wsgi.application"
 
 # The database: SQLite under SKILLMEAT_HOME unless DATABASE_URL names another one.
 SQLITE_BUSY_TIMEOUT_SECONDS = env.int("SQLITE_BUSY_TIMEOUT_SECONDS", default=30)
+# Each connection's page cache (SQLite's default is 2 MiB): a 30,000-artifact collection's
+# hot tables and indexes fit, so lists and imports do not re-read pages from the OS.
+SQLITE_CACHE_KIB = env.int("SQLITE_CACHE_KIB", default=65536)
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{SKILLMEAT_HOME / 'db.sqlite3'}"),
 }
@@ -100,8 +104,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # by many imports is copied back once, and a large collection's imports stay flat.
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=10000;"
+            f" PRAGMA cache_size=-{SQLITE_CACHE_KIB};"
         ),
     }
+# A connection lives across requests (each worker process holds one): its page cache stays
+# warm, where a connection per request would read every page of a large list again.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -202,10 +211,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "artifacts.api.pagination.Pagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "artifacts.api.errors.api_exception_handler",
+    # orjson writes a page of a thousand rows in a tenth of the standard encoder's time; the
+    # options keep DRF's forms (UTC as Z, non-string keys as strings).
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "drf_orjson_renderer.renderers.ORJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    "ORJSON_RENDERER_OPTIONS": (orjson.OPT_UTC_Z, orjson.OPT_NON_STR_KEYS),
 }
 
 SPECTACULAR_SETTINGS = {

@@ -6,6 +6,7 @@ import os
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -117,6 +118,23 @@ def test_artifact_list_shape_filters_and_pagination(reader, toolbox):
     page = reader.get(f"{API}/artifacts?page_size=4&page=2").json()
     assert len(page["results"]) == 4 and page["previous"] and page["next"]
     assert reader.get(f"{API}/artifacts/?type=widget").status_code == 400
+
+
+@pytest.mark.parametrize("user", ["reader", "staff"])
+def test_every_list_item_is_the_artifacts_detail_document(request, user, toolbox):
+    """The list reads plain rows off the cursor, the detail converted ones: the same text
+    for ids, datetimes (DRF's ISO 8601 with Z), hashes and masked configurations."""
+    client = request.getfixturevalue(user)
+    items = client.get(f"{API}/artifacts/?page_size=1000").json()["results"]
+    assert len(items) == 9
+    for item in items:
+        detail = client.get(f"{API}/artifacts/{item['id']}/").json()
+        assert item == detail
+        assert item["created_at"] == serializers.DateTimeField().to_representation(
+            Artifact.objects.get(pk=item["id"]).created_at
+        )
+    mcp = next(item for item in items if item["type"] == "mcp")
+    assert mcp["configuration"] and mcp["latest_version_hash"]
 
 
 def test_artifact_detail_and_unknown_or_malformed_ids(reader, toolbox):

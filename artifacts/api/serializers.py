@@ -1,7 +1,7 @@
 """Serializers of the REST API. Output shapes only: writes go through the import service."""
 
 from collections.abc import Mapping
-from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -23,6 +23,7 @@ from artifacts.models import (
     Version,
     VersionFile,
 )
+from artifacts.plain import iso_text, json_value, uuid_text
 from artifacts.selectors import (
     DEFAULT_ASSOCIATION_LIMIT,
     MAX_ASSOCIATION_LIMIT,
@@ -78,32 +79,29 @@ class ArtifactSerializer(serializers.ModelSerializer):
     def get_configuration(self, row: Mapping[str, Any]) -> Any:
         if row["type"] != ArtifactType.MCP:
             return None
-        return configuration_for(row["latest_metadata"], staff=is_staff(self.context))
+        return configuration_for(json_value(row["latest_metadata"]), staff=self.staff)
+
+    @cached_property
+    def staff(self) -> bool:
+        """Whether the reader is staff: asked once for a whole page (``many`` rows share the
+        child serializer)."""
+        return is_staff(self.context)
 
     def to_representation(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        # Built directly from a row of selectors.artifact_rows(): for 1,000 artifacts DRF's
-        # generic field machinery and model objects would cost more than the query.
-        latest_id = row["latest_version_id"]
+        # Built directly from a row of selectors.artifact_rows() (plain or converted): for
+        # 1,000 artifacts DRF's generic field machinery would cost more than the query.
         return {
-            "id": str(row["id"]),
+            "id": uuid_text(row["id"]),
             "collection": row["collection_name"],
             "type": row["type"],
             "name": row["name"],
-            "latest_version_hash": hash_for(
-                row["latest_hash"], row["type"], staff=is_staff(self.context)
-            ),
-            "latest_version_id": str(latest_id) if latest_id else None,
+            "latest_version_hash": hash_for(row["latest_hash"], row["type"], staff=self.staff),
+            "latest_version_id": uuid_text(row["latest_version_id"]),
             "configuration": self.get_configuration(row),
             "invocation_name": row["invocation_name"],
-            "created_at": _iso(row["created_at"]),
-            "updated_at": _iso(row["updated_at"]),
+            "created_at": iso_text(row["created_at"]),
+            "updated_at": iso_text(row["updated_at"]),
         }
-
-
-def _iso(value: datetime) -> str:
-    """DRF's default datetime format (ISO 8601, UTC as Z)."""
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class VersionFileSerializer(serializers.ModelSerializer):
@@ -260,7 +258,7 @@ class AssociationsSerializer(serializers.Serializer):
 
 def _item_document(item: AssociationItem, child_type: str, staff: bool) -> dict[str, Any]:
     return {
-        "artifact_id": str(item.artifact_id),
+        "artifact_id": item.artifact_id,
         "artifact_name": item.artifact_name,
         "artifact_type": item.artifact_type,
         "invocation_name": item.invocation_name,
@@ -271,7 +269,7 @@ def _item_document(item: AssociationItem, child_type: str, staff: bool) -> dict[
         "latest_from": item.latest_from,
         "latest_from_count": item.latest_from_count,
         "position": item.position,
-        "created_at": _iso(item.created_at),
+        "created_at": item.created_at,
     }
 
 

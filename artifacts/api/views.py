@@ -80,9 +80,8 @@ class ArtifactViewSet(viewsets.ReadOnlyModelViewSet):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         # Filter and paginate the bare artifacts (an index serves their order), then read
         # the page's rows with their collection and latest version.
-        keys = self.filter_queryset(self.get_queryset()).values_list("pk", flat=True)
-        page = self.paginate_queryset(keys)
-        rows = selectors.artifact_rows_of(page if page is not None else list(keys))
+        keys = self.filter_queryset(self.get_queryset()).values("pk")
+        rows = selectors.artifact_rows_of(self.paginator.page_slice(keys, request))
         serializer = self.get_serializer(rows, many=True)
         return self.get_paginated_response(serializer.data)
 
