@@ -23,13 +23,19 @@ def fetch(queryset: QuerySet) -> list[dict[str, Any]]:
     """The rows of a ``values()`` queryset as dicts, without converters."""
     query = queryset.query
     names = [*query.extra_select, *query.values_select, *query.annotation_select]
+    return [dict(zip(names, row, strict=True)) for row in fetch_tuples(queryset)]
+
+
+def fetch_tuples(queryset: QuerySet) -> list[tuple[Any, ...]]:
+    """The rows of a ``values()`` or ``values_list()`` queryset as tuples, in the order of
+    its fields, without converters."""
     try:
-        sql, params = query.get_compiler(queryset.db).as_sql()
+        sql, params = queryset.query.get_compiler(queryset.db).as_sql()
     except EmptyResultSet:
         return []
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(sql, params)
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return cursor.fetchall()
 
 
 def uuid_text(value: uuid.UUID | str | None) -> str | None:

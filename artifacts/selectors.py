@@ -1,8 +1,7 @@
 """Reads of the collection, each in a constant number of queries whatever the row count."""
 
-import bisect
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import models
@@ -131,11 +130,36 @@ class Window:
     children_offset: int = 0
 
 
-def _item(row: dict[str, Any], brought: list[str], own: str) -> AssociationItem:
-    """One item from a plain row of :func:`_page`. ``brought``: every plugin that contains the
-    child's latest version; the item names at most :data:`MAX_LATEST_FROM` of them, ``own``
-    (the plugin of this association) first when it is one, and counts them all (a shared
-    child's list would repeat on each of its thousands of parents)."""
+@dataclass(frozen=True)
+class Bringers:
+    """The plugins whose versions contain one child version, by their ids' text: all of them
+    (a set) and, in the order they entered the collection (ordered ids), the first
+    :data:`MAX_LATEST_FROM`, the ones an item names (``names``, once they are read)."""
+
+    every: set[str]
+    first: list[str]
+    names: list[str] = field(default_factory=list)
+
+    def latest_from(self, own_id: str, own_name: str) -> list[str]:
+        """The names an item shows: the first ones, its own plugin (``own_id``) first when
+        the list is cut and it is one of them."""
+        if len(self.every) <= MAX_LATEST_FROM or own_id not in self.every:
+            return list(self.names)
+        if own_id in self.first:
+            at = self.first.index(own_id)
+            return [own_name, *self.names[:at], *self.names[at + 1 :]]
+        return [own_name, *self.names[: MAX_LATEST_FROM - 1]]
+
+
+NO_BRINGERS = Bringers(every=set(), first=[])
+
+
+def _item(row: dict[str, Any], brought: Bringers, own: tuple[str, str]) -> AssociationItem:
+    """One item from a plain row of :func:`_page`. ``brought``: the plugins that contain the
+    child's latest version; the item names at most
+    :data:`MAX_LATEST_FROM` of them and counts them all (a shared child's list would repeat
+    on each of its thousands of parents). ``own``: the id and name of the plugin of this
+    association."""
     current = row["current"]
     return AssociationItem(
         artifact_id=plain.uuid_text(row["shown_id"]),
@@ -146,8 +170,8 @@ def _item(row: dict[str, Any], brought: list[str], own: str) -> AssociationItem:
         pinned_version_hash=row["pinned_version_hash"],
         current_version_hash=current,
         drifted=current != row["pinned_version_hash"],
-        latest_from=_first_names(brought, own),
-        latest_from_count=len(brought),
+        latest_from=brought.latest_from(*own),
+        latest_from_count=len(brought.every),
         position=row["position"],
         created_at=plain.iso_text(row["created_at"]),
     )
@@ -190,22 +214,9 @@ def _page(
     return rows, associations.count() if start else 0
 
 
-def _first_names(names: list[str], own: str) -> list[str]:
-    """At most MAX_LATEST_FROM of ``names`` (sorted), ``own`` first when it is one of them;
-    without walking the list, which can be thousands of names long."""
-    if len(names) <= MAX_LATEST_FROM:
-        return names
-    at = bisect.bisect_left(names, own)
-    if at == len(names) or names[at] != own:
-        return names[:MAX_LATEST_FROM]
-    if at < MAX_LATEST_FROM:
-        return [own, *names[:at], *names[at + 1 : MAX_LATEST_FROM]]
-    return [own, *names[: MAX_LATEST_FROM - 1]]
-
-
-def plugins_containing(version_ids: set[str | None]) -> dict[str, list[str]]:
-    """For each child version (by its id's text), the sorted names of the plugins whose
-    versions contain it (one query): who brought a child's latest version, so that an update
+def plugins_containing(version_ids: set[str | None]) -> dict[str, Bringers]:
+    """For each child version (by its id's text), the plugins whose versions contain it (one
+    query, no join to their names): who brought a child's latest version, so that an update
     of this plugin's child is told apart from a same-named child of another plugin."""
     version_ids = set(version_ids) - {None}
     if not version_ids:
@@ -213,13 +224,34 @@ def plugins_containing(version_ids: set[str | None]) -> dict[str, list[str]]:
     pairs = (
         ArtifactAssociation.objects.filter(child_version_id__in=version_ids)
         .order_by()  # the models' default orderings would join and sort for nothing
-        .values("child_version_id", "parent_version__artifact__name")
+        .values_list("child_version_id", "parent_version__artifact_id")
         .distinct()  # a plugin's versions often share a child's version
     )
-    found: dict[Any, list[str]] = {}
-    for row in plain.fetch(pairs):
-        found.setdefault(row["child_version_id"], []).append(row["parent_version__artifact__name"])
-    return {plain.uuid_text(key): sorted(names) for key, names in found.items()}
+    found: dict[Any, list[Any]] = {}
+    for version_id, plugin_id in plain.fetch_tuples(pairs):
+        found.setdefault(version_id, []).append(plugin_id)
+    return {plain.uuid_text(version_id): _bringers(ids) for version_id, ids in found.items()}
+
+
+def _bringers(plugin_ids: list[Any]) -> Bringers:
+    """Plugin ids as the driver gives them (sorted alike on every backend: 32 hex digits or
+    UUIDs) into :class:`Bringers`."""
+    every = {plain.uuid_text(plugin_id) for plugin_id in plugin_ids}
+    first = sorted(plugin_ids)[:MAX_LATEST_FROM]
+    return Bringers(every, [plain.uuid_text(plugin_id) for plugin_id in first])
+
+
+def named(brought: dict[str, Bringers]) -> dict[str, Bringers]:
+    """``brought`` with the names of the plugins each names, read in one query."""
+    ids = {plugin_id for bringers in brought.values() for plugin_id in bringers.first}
+    if not ids:
+        return brought
+    rows = plain.fetch(Artifact.objects.filter(pk__in=ids).order_by().values("id", "name"))
+    names = {plain.uuid_text(row["id"]): row["name"] for row in rows}
+    return {
+        version_id: replace(bringers, names=[names[i] for i in bringers.first])
+        for version_id, bringers in brought.items()
+    }
 
 
 def plugin_version_of(plugin: Artifact, reference: str) -> Version | None:
@@ -259,12 +291,18 @@ def artifact_associations(
         )
         page = (window.children_offset, window.limit)
         child_rows, children_count = _page(found, "child", page)
-    brought = plugins_containing({row["latest_id"] for row in (*parent_rows, *child_rows)})
+    brought = named(plugins_containing({row["latest_id"] for row in (*parent_rows, *child_rows)}))
     parents = [
-        _item(row, brought.get(row["latest_id"], []), own=row["shown_name"]) for row in parent_rows
+        _item(
+            row,
+            brought.get(row["latest_id"], NO_BRINGERS),
+            own=(plain.uuid_text(row["shown_id"]), row["shown_name"]),
+        )
+        for row in parent_rows
     ]
+    own = (str(artifact.pk), artifact.name)
     children = [
-        _item(row, brought.get(row["latest_id"], []), own=artifact.name) for row in child_rows
+        _item(row, brought.get(row["latest_id"], NO_BRINGERS), own=own) for row in child_rows
     ]
     return Associations(
         artifact_id=artifact.pk,

@@ -189,11 +189,12 @@ def test_association_lists_are_paged_with_their_counts(make_tree):
 
 def test_latest_from_names_twenty_plugins_its_own_first_and_counts_them_all(make_tree):
     """A child shared by 25 plugins: each of its 25 parent items would otherwise repeat all
-    25 names (a million names for a child of a thousand parents)."""
+    25 names (a million names for a child of a thousand parents). The names come in the order
+    the plugins entered the collection (here the reverse of their names' order)."""
     from artifacts.models import ArtifactType
 
     shared = "The same command everywhere.\n"
-    for index in range(25):
+    for index in reversed(range(25)):
         tree = {
             ".claude-plugin/plugin.json": f'{{"name": "p{index:02d}"}}',
             "commands/s.md": shared,
@@ -202,12 +203,12 @@ def test_latest_from_names_twenty_plugins_its_own_first_and_counts_them_all(make
     staff = client(User.objects.create_user("staff", password="x", is_staff=True))
     command = Artifact.objects.get(type=ArtifactType.COMMAND, name="s")
     body = staff.get(f"{API}/artifacts/{command.pk}/associations/").json()
-    everyone = [f"p{index:02d}" for index in range(25)]
+    everyone = [f"p{index:02d}" for index in reversed(range(25))]
     for parent in body["parents"]:
         own = parent["artifact_name"]
         assert parent["latest_from_count"] == 25
         assert parent["latest_from"][0] == own and len(parent["latest_from"]) == 20
         assert parent["latest_from"][1:] == [name for name in everyone if name != own][:19]
-    plugin = Artifact.objects.get(type=ArtifactType.PLUGIN, name="p24")
+    plugin = Artifact.objects.get(type=ArtifactType.PLUGIN, name="p00")
     (child,) = staff.get(f"{API}/artifacts/{plugin.pk}/associations/").json()["children"]
-    assert child["latest_from"][0] == "p24" and child["latest_from_count"] == 25
+    assert child["latest_from"] == ["p00", *everyone[:19]] and child["latest_from_count"] == 25

@@ -223,7 +223,8 @@ class AssociationItemSerializer(serializers.Serializer):
         help_text=(
             "The plugins whose versions contain the child's latest version (empty for a "
             "standalone import): a drift brought by another plugin is no update of this one. "
-            "At most 20 names, the plugin of this association first when it is one of them."
+            "In the order the plugins entered the collection; at most 20 names, the plugin of "
+            "this association first when it is one of them and the list is cut."
         ),
     )
     latest_from_count = serializers.IntegerField(
