@@ -239,7 +239,9 @@ class VersionFile(models.Model):
     path = models.CharField(max_length=1024)
     mode = models.PositiveIntegerField(help_text="0o100755 (executable) or 0o100644.")
     size = models.BigIntegerField()
-    blob_hash = models.CharField(max_length=HASH_LENGTH, db_index=True)
+    # Not indexed: an index of random hashes costs an import one page write per file, and
+    # only an import's rollback asks which rows hold a blob (DESIGN 4 indexes the pins).
+    blob_hash = models.CharField(max_length=HASH_LENGTH)
     is_meta = models.BooleanField(
         default=False, help_text="A plugin file that belongs to none of its children."
     )

@@ -47,6 +47,13 @@ def uuid_text(value: uuid.UUID | str | None) -> str | None:
     return value
 
 
+def uuid_value(value: uuid.UUID | str | None) -> uuid.UUID | None:
+    """A UUID as Django's converters give it (SQLite's 32 hex digits parsed)."""
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    return uuid.UUID(value)
+
+
 def iso_text(value: datetime | str) -> str:
     """A UTC datetime as DRF writes it: ISO 8601 with ``Z`` (microseconds when there are)."""
     if isinstance(value, str):

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from artifacts import plain
 from artifacts.models import (
     Artifact,
     ArtifactAssociation,
@@ -18,6 +19,7 @@ from artifacts.models import (
 from importer.hashing import TreeFile
 from importer.layout import ChildPlan, PluginPlan
 from importer.results import DedupDecision
+from importer.statements import Reusable
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,8 @@ class Resolution:
 
 def resolve(collection: Collection | None, candidates: Sequence[Candidate]) -> list[Resolution]:
     """Decide every candidate with one query for the artifacts and one for their versions."""
-    artifacts = _existing_artifacts(collection, candidates)
-    versions = _existing_versions(artifacts, candidates)
+    artifacts, keys = _existing_artifacts(collection, candidates)
+    versions = _existing_versions(keys, candidates)
     resolutions = []
     for candidate in candidates:
         artifact = artifacts.get(candidate.identity)
@@ -161,44 +163,68 @@ def _linked(candidate: Candidate, artifact_id: Any, version_id: Any) -> Resoluti
     )
 
 
-def _existing_versions(
-    artifacts: dict[tuple[str, str], Artifact], candidates: Sequence[Candidate]
-) -> dict[tuple[Any, str], Version]:
-    """The versions among the candidates' hashes that belong to their artifacts, in one query
-    returning plain tuples; only the matches become (minimal) model instances."""
-    if not artifacts:
-        return {}
-    wanted = {artifact.pk for artifact in artifacts.values()}
-    rows = (
-        Version.objects.filter(
-            content_hash__in={c.content_hash for c in candidates}, artifact_id__in=wanted
-        )
+# Two IN lists the identity index (collection, type, name key) answers probe by probe,
+# whatever the collection's size; a pair of another type and name is left out afterwards.
+_ARTIFACTS = Reusable(
+    lambda collection_id, types, keys: (
+        Artifact.objects.filter(collection_id=collection_id)
+        .filter(type__in=types)
+        .filter(name_key__in=keys)
         .order_by()
-        .values_list("pk", "artifact_id", "content_hash")
+        .values_list("id", "type", "name", "name_key", "latest_version_id")
     )
-    return {
-        (artifact_id, content_hash): Version(
-            pk=pk, artifact_id=artifact_id, content_hash=content_hash
-        )
-        for pk, artifact_id, content_hash in rows
-        if artifact_id in wanted
-    }
+)
+_VERSIONS = Reusable(
+    lambda hashes, artifact_ids: (
+        Version.objects.filter(content_hash__in=hashes)
+        .filter(artifact_id__in=artifact_ids)
+        .order_by()
+        .values_list("id", "artifact_id", "content_hash")
+    )
+)
 
 
 def _existing_artifacts(
     collection: Collection | None, candidates: Sequence[Candidate]
-) -> dict[tuple[str, str], Artifact]:
+) -> tuple[dict[tuple[str, str], Artifact], list[Any]]:
+    """The candidates' artifacts (minimal instances) by identity, and their keys as the
+    database driver gives them (for the next query)."""
     if collection is None or not candidates:
-        return {}
+        return {}, []
     wanted = {c.identity for c in candidates}
-    # Two IN lists the identity index (collection, type, name key) answers probe by probe,
-    # whatever the collection's size; a pair of another type and name is left out here.
-    found = Artifact.objects.filter(
-        collection=collection,
-        type__in={artifact_type for artifact_type, _ in wanted},
-        name_key__in={key for _, key in wanted},
-    ).order_by()
-    return {(a.type, a.name_key): a for a in found if (a.type, a.name_key) in wanted}
+    types = sorted({artifact_type for artifact_type, _ in wanted})
+    keys = sorted({key for _, key in wanted})
+    artifacts: dict[tuple[str, str], Artifact] = {}
+    raw_keys = []
+    for pk, artifact_type, name, name_key, latest in _ARTIFACTS.rows(collection.pk, types, keys):
+        if (artifact_type, name_key) in wanted:
+            artifacts[(artifact_type, name_key)] = Artifact(
+                pk=plain.uuid_value(pk),
+                collection=collection,
+                type=artifact_type,
+                name=name,
+                name_key=name_key,
+                latest_version_id=plain.uuid_value(latest),
+            )
+            raw_keys.append(pk)
+    return artifacts, raw_keys
+
+
+def _existing_versions(
+    artifact_keys: list[Any], candidates: Sequence[Candidate]
+) -> dict[tuple[Any, str], Version]:
+    """The versions among the candidates' hashes that belong to these artifacts (keys as the
+    driver gave them), in one query; only the matches become (minimal) model instances."""
+    if not artifact_keys:
+        return {}
+    hashes = sorted({c.content_hash for c in candidates})
+    versions = {}
+    for pk, artifact_id, content_hash in _VERSIONS.rows(hashes, artifact_keys):
+        artifact_id = plain.uuid_value(artifact_id)
+        versions[(artifact_id, content_hash)] = Version(
+            pk=plain.uuid_value(pk), artifact_id=artifact_id, content_hash=content_hash
+        )
+    return versions
 
 
 @dataclass

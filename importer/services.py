@@ -607,7 +607,9 @@ class _ImportRun:
         self.options.step("views")
 
     def _remove_unneeded_blobs(self, added: list[str]) -> None:
-        """Take back the blobs this import added, unless a committed row needs them."""
+        """Take back the blobs this import added, unless a committed row needs them (another
+        import's, committed meanwhile). Only a failed write asks, so the blob hashes are not
+        indexed: this one query reads the files' table through."""
         if not added:
             return
         try:
