@@ -8,9 +8,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def django_setup(database_url: str | None = None) -> Path:
-    """Configure Django on a fresh storage root (and the given database); returns the root."""
-    home = Path(tempfile.mkdtemp(prefix="skillmeat-bench-"))
+def django_setup(database_url: str | None = None, home: Path | None = None) -> Path:
+    """Configure Django on a fresh storage root (``home``, or a new temporary folder) and the
+    given database; returns the root."""
+    home = home or Path(tempfile.mkdtemp(prefix="skillmeat-bench-"))
     os.environ["SKILLMEAT_HOME"] = str(home)
     os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "x" * 40)
     os.environ.setdefault("LOG_LEVEL", "WARNING")

@@ -2,7 +2,8 @@
 N plugins x K children (some children shared between plugins; Markdown files of realistic size,
 about 6.5 KiB on average like the real marketplaces), or any folder given; git's
 ``add -A && commit`` then ``add -A`` again on a copy of that tree; then the first import and the
-re-import of it. Prints the four times and the two ratios (targets: first import <= git's
+re-import of it, in a process of their own; ``--rounds`` times over, everything removed only at
+the end. Prints each round's four times and the median ratio (targets: first import <= git's
 commit, re-import <= 3 s). ``--scale`` instead imports N plugins one by one and prints the
 per-plugin time by decile of the run (target: last decile at most x1.10 of the first).
 
@@ -19,6 +20,7 @@ import random
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -115,7 +117,8 @@ def git_times(tree: Path, scratch: Path) -> tuple[float, float]:
     return first, again
 
 
-def import_times(tree: Path) -> tuple[float, float, int]:
+def import_times(tree: Path) -> dict[str, float]:
+    """The first import of ``tree`` and its re-import, in this process's store and database."""
     from importer.services import import_paths
 
     os.sync()
@@ -127,23 +130,41 @@ def import_times(tree: Path) -> tuple[float, float, int]:
     again = import_paths([tree])
     ended = time.perf_counter()
     assert not first.failed and not again.failed, (first.failed[:3], again.failed[:3])
-    return middle - started, ended - restarted, len(first.results)
+    return {"first": middle - started, "again": ended - restarted, "plugins": len(first.results)}
 
 
-def compare(tree: Path) -> None:
+def import_round(tree: Path, home: Path) -> dict[str, float]:
+    """:func:`import_times` in a process of its own, on a new store and database in ``home``."""
+    command = [sys.executable, __file__, "--import-only", "--home", str(home), str(tree)]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def compare(tree: Path, rounds: int) -> None:
+    """``rounds`` rounds of git then the import, each on fresh copies; everything made is
+    removed only at the end (on ext4 the freeing of thousands of files just deleted slows the
+    file creations that follow, by about 25% here, which would be charged to the next step)."""
     sizes = [p.stat().st_size for p in tree.rglob("*") if p.is_file()]
-    scratch = Path(tempfile.mkdtemp(prefix="git-bench-"))
-    git_first, git_again = git_times(tree, scratch)
-    first, again, plugins = import_times(tree)
-    # Removed only now: on ext4 the freeing of thousands of files just deleted slows the
-    # file creations that follow (by about 25% here), which would be charged to the import.
-    shutil.rmtree(scratch, ignore_errors=True)
+    scratch = Path(tempfile.mkdtemp(prefix="corpus-bench-rounds-"))
     mib = sum(sizes) / 2**20
-    print(f"tree: {plugins} plugins, {len(sizes)} files, {mib:.1f} MiB")
-    print(f"git add -A && git commit  {git_first:8.2f} s")
-    print(f"git add -A (again)        {git_again:8.2f} s")
-    print(f"first import              {first:8.2f} s   x{first / git_first:.2f} of git's commit")
-    print(f"re-import                 {again:8.2f} s   x{again / git_again:.2f} of git's add")
+    ratios, again = [], []
+    try:
+        for number in range(1, rounds + 1):
+            git_first, git_again = git_times(tree, scratch / f"git-{number}")
+            measured = import_round(tree, scratch / f"home-{number}")
+            ratios.append(measured["first"] / git_first)
+            again.append(measured["again"])
+            if number == 1:
+                print(f"tree: {measured['plugins']:.0f} plugins, {len(sizes)} files, {mib:.1f} MiB")
+            print(
+                f"round {number}: git add -A && git commit {git_first:5.2f} s, "
+                f"first import {measured['first']:5.2f} s (x{ratios[-1]:.2f}); "
+                f"git add -A again {git_again:5.2f} s, re-import {measured['again']:5.2f} s"
+            )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    print(f"first import / git's commit, median of {rounds}: x{statistics.median(ratios):.2f}")
+    print(f"re-import, median of {rounds}: {statistics.median(again):.2f} s")
     print("targets: first import <= git's commit (x1.00); re-import <= 3 s")
 
 
@@ -155,12 +176,15 @@ def scale(plugins: int, children: int) -> None:
 
     root = Path(tempfile.mkdtemp(prefix="scale-bench-"))
     times = []
-    for index in range(plugins):
-        folder = write_tree(root / f"p{index}", synthetic_plugin(f"p{index}", children))
-        started = time.perf_counter()
-        report = import_paths([folder])
-        times.append((time.perf_counter() - started) * 1000)
-        assert not report.failed, report.failed
+    try:
+        for index in range(plugins):
+            folder = write_tree(root / f"p{index}", synthetic_plugin(f"p{index}", children))
+            started = time.perf_counter()
+            report = import_paths([folder])
+            times.append((time.perf_counter() - started) * 1000)
+            assert not report.failed, report.failed
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
     size = max(plugins // 10, 1)
     deciles = [statistics.mean(times[i : i + size]) for i in range(0, plugins, size)][:10]
     print(f"{plugins} plugins x {children} children, ms per plugin by decile of the run:")
@@ -179,22 +203,41 @@ def main() -> None:
         default=6500,
         help="mean size of a synthetic Markdown file (0: the bare few-line files)",
     )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of git then the import")
     parser.add_argument("--scale", action="store_true", help="per-plugin time by decile")
+    parser.add_argument("--import-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--home", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args()
-    django_setup()
+    if options.import_only:
+        home = django_setup(home=options.home)
+        _migrate()
+        print(json.dumps(import_times(options.folder)))
+        return
+    if options.scale:
+        home = django_setup()
+        try:
+            _migrate()
+            scale(options.plugins, options.children)
+        finally:
+            shutil.rmtree(home, ignore_errors=True)
+        return
+    home = django_setup()  # the synthetic tree is written with the tests' helpers
+    made = None if options.folder else Path(tempfile.mkdtemp(prefix="corpus-bench-"))
+    try:
+        tree = options.folder or synthetic_marketplace(
+            made, options.plugins, options.children, options.text_bytes
+        )
+        compare(tree.resolve(), options.rounds)
+    finally:
+        for folder in (made, home):
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _migrate() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    if options.scale:
-        scale(options.plugins, options.children)
-        return
-    tree = options.folder or synthetic_marketplace(
-        Path(tempfile.mkdtemp(prefix="corpus-bench-")),
-        options.plugins,
-        options.children,
-        options.text_bytes,
-    )
-    compare(tree.resolve())
 
 
 if __name__ == "__main__":

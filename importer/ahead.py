@@ -3,18 +3,24 @@ a time), a forked process detects, hashes and stages the next one (DESIGN 7 step
 which run before the lock anyway), so a marketplace import keeps both of a machine's cores
 busy.
 
+With two cores or more there are as many planning processes as cores, taking the plugins in
+turn at a lower priority than the writer: one of them alone falls behind the writer, and they
+use what of the writer's core it leaves.
+
 For a plugin whose hash was not a version of the collection when the run began, the planning
 process also builds every view from the staged bytes and writes the blobs the store lacks to
 read-only files beside them: under the lock a blob is then one link and a view one rename.
 A plugin that may be unchanged is only planned: the fast path needs no file written.
 
-The planning process never touches the database. Its results come back in order through a
-pipe, at most two plugins ahead of the writer; if it is gone, the writer plans in-process.
+The planning processes never touch the database. Their results come back in order through
+pipes, each at most two plugins ahead of the writer; if one is gone, the writer plans the rest
+in-process.
 """
 
 import contextlib
 import gc
 import multiprocessing
+import os
 import pickle
 import shutil
 import signal
@@ -38,7 +44,9 @@ from importer.layout import PluginPlan, detect_layout, plan_plugin
 from importer.sources import PluginSource
 from importer.storage import StagingArea, prestage_views, views_enabled
 
-LOOK_AHEAD = 2  # plugins planned ahead of the one being written
+LOOK_AHEAD = 2  # plugins each planning process plans ahead of the one being written
+MAX_PLANNERS = 4
+PLANNER_NICENESS = 10
 
 
 @dataclass
@@ -157,50 +165,73 @@ def enabled(sources: Sequence[PluginSource]) -> bool:
     )
 
 
+@dataclass
+class _Planner:
+    """One planning process and the writer's end of its pipe."""
+
+    connection: Connection
+    process: Any
+
+
+def planner_count() -> int:
+    """Planning processes for a run: one per core this process may run on (up to
+    :data:`MAX_PLANNERS`). The writer needs most of one core; the planners, at a lower
+    priority, share what it leaves, so that planning keeps up with it."""
+    return max(1, min(len(os.sched_getaffinity(0)), MAX_PLANNERS))
+
+
 class PlanAhead:
-    """The planning process of one run over ``sources``; :meth:`take` gives their
-    preparations in order (None when the process is gone: the caller plans in-process)."""
+    """The planning processes of one run over ``sources`` (plugin ``i`` is planned by
+    process ``i % n``); :meth:`take` gives their preparations in order (None when a process
+    is gone: the caller plans the rest in-process)."""
 
     def __init__(self, sources: Sequence[PluginSource], how: Preparation) -> None:
         self.sources = list(sources)
         self.how = how
         self._asked = 0
         self._taken = 0
-        self._leftovers: list[str] = []  # staging folders for the planning process to remove
+        self._leftovers: list[str] = []  # staging folders for a planning process to remove
         self._handed: list[str] = []  # those handed over (removed again if it died first)
-        self._connection: Connection | None = None
-        self._process: Any = None
+        self._planners: list[_Planner] = []
 
     def __enter__(self) -> "PlanAhead":
+        # Objects shared with the forks are left out of garbage collection until the run
+        # ends: a collection writes to every object it visits, and each page written is then
+        # copied.
+        gc.freeze()
+        for _ in range(planner_count()):
+            if not self._start():
+                break
+        if not self._planners:
+            gc.unfreeze()
+            return self  # take() gives None: the run plans in-process
+        for _ in range(LOOK_AHEAD * len(self._planners)):
+            self._ask()
+        return self
+
+    def _start(self) -> bool:
         context = multiprocessing.get_context("fork")
         mine, theirs = context.Pipe()
-        self._process = context.Process(
-            target=_serve, args=(theirs, self.sources, self.how), daemon=True
-        )
-        # Objects shared with the fork are left out of garbage collection until the run ends:
-        # a collection writes to every object it visits, and each page written is then copied.
-        gc.freeze()
+        process = context.Process(target=_serve, args=(theirs, self.sources, self.how), daemon=True)
         try:
-            self._process.start()
+            process.start()
         except Exception as error:  # no fork here (out of processes, a daemonic parent...)
-            gc.unfreeze()
             mine.close()
             telemetry.log.warning(
                 "plan_ahead_unavailable", error=f"{type(error).__name__}: {error}"
             )
-            return self  # take() gives None: the run plans in-process
+            return False
         finally:
             theirs.close()
-        self._connection = mine
-        for _ in range(LOOK_AHEAD):
-            self._ask()
-        return self
+        self._planners.append(_Planner(mine, process))
+        return True
 
     def take(self) -> Prepared | None:
-        if self._connection is None:
+        if not self._planners:
             return None
+        planner = self._planners[self._taken % len(self._planners)]
         try:
-            prepared: Prepared = self._connection.recv()
+            prepared: Prepared = planner.connection.recv()
         except (EOFError, OSError, pickle.UnpicklingError):
             self._stop()
             return None
@@ -220,10 +251,11 @@ class PlanAhead:
         self._stop()
 
     def _ask(self) -> None:
-        if self._connection is None or self._asked >= len(self.sources):
+        if not self._planners or self._asked >= len(self.sources):
             return
+        planner = self._planners[self._asked % len(self._planners)]
         try:
-            self._connection.send((self._asked, self._leftovers))
+            planner.connection.send((self._asked, self._leftovers))
         except OSError:
             self._stop()
             return
@@ -232,32 +264,37 @@ class PlanAhead:
         self._asked += 1
 
     def _stop(self) -> None:
-        """Ask the process to end, take back what it staged for plugins never taken, and
-        remove the folders it was to remove (also those released after it ended)."""
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            self._end(connection)
+        """Ask the processes to end, take back what they staged for plugins never taken,
+        and remove the folders they were to remove (also those released after they ended)."""
+        planners, self._planners = self._planners, []
+        for number, planner in enumerate(planners):
+            pending = sum(1 for i in range(self._taken, self._asked) if i % len(planners) == number)
+            _end(planner, pending)
         _remove([*self._leftovers, *self._handed])  # the folders already gone cost a lookup
         self._leftovers, self._handed = [], []
-        gc.unfreeze()
+        if planners:
+            gc.unfreeze()
 
-    def _end(self, connection: Connection) -> None:
-        with contextlib.suppress(OSError):
-            connection.send((None, []))
-        with contextlib.suppress(EOFError, OSError, pickle.UnpicklingError):
-            while self._taken < self._asked:
-                connection.recv().discard()
-                self._taken += 1
-        connection.close()
-        self._process.join(timeout=10)
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join()
+
+def _end(planner: _Planner, pending: int) -> None:
+    """Ask one planning process to end, discarding the ``pending`` plugins it was asked for."""
+    connection, process = planner.connection, planner.process
+    with contextlib.suppress(OSError):
+        connection.send((None, []))
+    with contextlib.suppress(EOFError, OSError, pickle.UnpicklingError):
+        for _ in range(pending):
+            connection.recv().discard()
+    connection.close()
+    process.join(timeout=10)
+    if process.is_alive():
+        process.kill()
+        process.join()
 
 
 def _serve(connection: Connection, sources: Sequence[PluginSource], how: Preparation) -> None:
-    """The planning process: prepare each plugin asked for, until asked for none."""
+    """A planning process: prepare each plugin asked for, until asked for none."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the writer decides when the run stops
+    os.nice(PLANNER_NICENESS)  # the writer, on the critical path, goes first
     with contextlib.suppress(EOFError, OSError):
         while True:
             index, leftovers = connection.recv()

@@ -107,9 +107,13 @@ def leftovers(home) -> list[str]:
     return sorted(p.name for p in tmp.iterdir()) if tmp.exists() else []
 
 
+@pytest.mark.parametrize("planners", [1, 3])
 def test_planned_ahead_or_not_a_marketplace_is_stored_the_same(
-    make_tree, skillmeat_home, settings, taken
+    make_tree, skillmeat_home, settings, taken, monkeypatch, planners
 ):
+    """One planning process, or three taking the plugins in turn (more than the four
+    plugins' look-ahead needs): the same decisions, rows and views as planned in-process."""
+    monkeypatch.setattr(ahead, "planner_count", lambda: planners)
     first, second = (
         make_tree(marketplace_tree(overlapping())),
         make_tree(marketplace_tree({**overlapping(), "p2": overlapping(" v2")["p2"]})),
