@@ -11,6 +11,7 @@ Target: p95 under 20 ms for every one of them.
 import argparse
 import http.client
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -140,10 +141,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     arguments = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="api-bench-"))
+    try:
+        run(home, arguments)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def run(home: Path, arguments: argparse.Namespace) -> None:
     database_url = arguments.database_url or f"sqlite:///{home}/db.sqlite3"
     os.environ["SECURE_SSL_REDIRECT"] = "false"
-    django_setup(database_url)
-    os.environ["SKILLMEAT_HOME"] = str(home)
+    django_setup(database_url, home=home)
     seeded = seed(home, arguments.plugins)
     env = {
         **os.environ,
