@@ -80,7 +80,7 @@ class LocalBlobStore(BlobStore):
         super().__init__(root)
         self.objects = self.root / "objects"
         self._objects_text = str(self.objects)
-        self._folders: set[Path] = set()  # folders known to exist
+        self._folders: set[Path | str] = set()  # folders known to exist
         self._syncing: Future[None] | None = None
 
     def path_for(self, digest: str) -> Path:
@@ -101,11 +101,13 @@ class LocalBlobStore(BlobStore):
 
     def place(self, staged: Path | bytes, digest: str) -> bool:
         """Put one staged blob (a file, or bytes held in memory) in place; True when the blob
-        is new. Nothing is flushed here: put_many makes the whole batch durable at once."""
-        target = self.path_for(digest)
+        is new. Nothing is flushed here: put_many makes the whole batch durable at once.
+        (Plain string paths: an import places every new file of a plugin under its lock.)"""
+        folder = f"{self._objects_text}/{digest[:2]}"
+        target = f"{folder}/{digest[2:]}"
         incoming = staged if isinstance(staged, Path) else None
         try:
-            self._ensure_folder(target.parent)
+            self._ensure_folder(folder)
             if incoming is None:
                 incoming = self._write_incoming(staged, digest)  # type: ignore[arg-type]
             else:
@@ -117,15 +119,16 @@ class LocalBlobStore(BlobStore):
             return True
         except OSError as error:
             raise StorageFailed(
-                f"cannot store blob: {error.strerror}", path=str(target), rule=Rule.STORAGE_FAILED
+                f"cannot store blob: {error.strerror}", path=target, rule=Rule.STORAGE_FAILED
             ) from error
         finally:
             if incoming is not None:
-                incoming.unlink(missing_ok=True)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(incoming)
 
-    def _ensure_folder(self, folder: Path) -> None:
+    def _ensure_folder(self, folder: Path | str) -> None:
         if folder not in self._folders:
-            folder.mkdir(parents=True, exist_ok=True)
+            os.makedirs(folder, exist_ok=True)
             self._folders.add(folder)
 
     def _write_incoming(self, data: bytes, digest: str) -> Path:
@@ -212,10 +215,12 @@ class LocalBlobStore(BlobStore):
     def remove_many(self, digests: Iterable[str]) -> None:
         """Delete blobs (taking back a failed import's writes), and folders left empty."""
         for digest in digests:
-            path = self.path_for(digest)
-            path.unlink(missing_ok=True)
+            folder = f"{self._objects_text}/{digest[:2]}"
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{folder}/{digest[2:]}")
             with contextlib.suppress(OSError):
-                path.parent.rmdir()
+                os.rmdir(folder)
+                self._folders.discard(folder)  # placing a blob there makes it again
 
     def entries(self) -> Iterator[Entry]:
         if not self.objects.is_dir():

@@ -203,3 +203,15 @@ def test_a_forked_worker_flushes_its_blobs_with_a_thread_of_its_own(tmp_path):
             os._exit(2)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_blob_folder_a_rollback_emptied_is_made_again(skillmeat_home):
+    """Taking back a failed import's blobs removes the folders it left empty: the same store
+    placing a blob there again makes the folder again (it does not trust a stale memory)."""
+    store = LocalBlobStore()
+    digest = hashlib.sha256(b"again").hexdigest()
+    assert store.put_many({digest: b"again"}) == [digest]
+    store.remove_many([digest])
+    assert not (store.objects / digest[:2]).exists()
+    assert store.put_many({digest: b"again"}) == [digest]
+    assert store.path_for(digest).read_bytes() == b"again"
