@@ -38,6 +38,11 @@ class TreeFile:
     size: int
     sha256: str
 
+    def __reduce__(self) -> tuple[type["TreeFile"], tuple[str, int, int, str]]:
+        """Pickled as a call of the constructor (a planned plugin crosses to the writer with
+        hundreds of these; the generic state of a frozen dataclass is restored field by field)."""
+        return (TreeFile, (self.path, self.mode, self.size, self.sha256))
+
 
 @dataclass(frozen=True)
 class Limits:
