@@ -3,9 +3,8 @@ a time), a forked process detects, hashes and stages the next one (DESIGN 7 step
 which run before the lock anyway), so a marketplace import keeps both of a machine's cores
 busy.
 
-With two cores or more there are as many planning processes as cores, taking the plugins in
-turn at a lower priority than the writer: one of them alone falls behind the writer, and they
-use what of the writer's core it leaves.
+With more than two cores there is a planning process for each core beyond the writer's,
+taking the plugins in turn at a lower priority than the writer.
 
 For a plugin whose hash was not a version of the collection when the run began, the planning
 process also builds every view from the staged bytes and writes the blobs the store lacks to
@@ -174,10 +173,10 @@ class _Planner:
 
 
 def planner_count() -> int:
-    """Planning processes for a run: one per core this process may run on (up to
-    :data:`MAX_PLANNERS`). The writer needs most of one core; the planners, at a lower
-    priority, share what it leaves, so that planning keeps up with it."""
-    return max(1, min(len(os.sched_getaffinity(0)), MAX_PLANNERS))
+    """Planning processes for a run: one per core this process may run on beyond the
+    writer's own (at least one, at most :data:`MAX_PLANNERS`). On two cores that is one: a
+    second one, even at a lower priority, did not make a marketplace faster there."""
+    return max(1, min(len(os.sched_getaffinity(0)) - 1, MAX_PLANNERS))
 
 
 class PlanAhead:
