@@ -11,6 +11,7 @@ converted objects of an ordinary queryset too.
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +34,12 @@ def fetch_tuples(queryset: QuerySet) -> list[tuple[Any, ...]]:
         sql, params = queryset.query.get_compiler(queryset.db).as_sql()
     except EmptyResultSet:
         return []
-    with connections[queryset.db].cursor() as cursor:
+    return run(sql, params, queryset.db)
+
+
+def run(sql: str, params: Sequence[Any], using: str) -> list[tuple[Any, ...]]:
+    """The rows of compiled SQL on the database ``using``, as the driver gives them."""
+    with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 

@@ -162,7 +162,7 @@ def _item(row: dict[str, Any], brought: Bringers, own: tuple[str, str]) -> Assoc
     association."""
     current = row["current"]
     return AssociationItem(
-        artifact_id=plain.uuid_text(row["shown_id"]),
+        artifact_id=row["shown_id"],
         artifact_name=row["shown_name"],
         artifact_type=row["shown_type"],
         invocation_name=row["invocation_name"],
@@ -181,10 +181,10 @@ def _page(
     associations: QuerySet, shown: str, window: tuple[int, int], child: Artifact | None = None
 ) -> tuple[list[dict], int]:
     """A page (offset, limit) of associations as plain rows (:mod:`artifacts.plain`) naming
-    the ``shown`` side (the parent plugin or the child), each with its child's latest version
-    id as text, and the count of them all: one query, the count a window over every row.
-    ``child``: the one child of every association (a parents list), whose latest version is
-    then not joined on each row."""
+    the ``shown`` side (the parent plugin or the child), its id and its child's latest
+    version id as text, and the count of them all: one query, the count a window over every
+    row. ``child``: the one child of every association (a parents list), whose latest version
+    is then not joined on each row."""
     fields: dict[str, Any] = {
         "shown_id": F(f"{shown}__id"),
         "shown_name": F(f"{shown}__name"),
@@ -200,6 +200,8 @@ def _page(
         "relationship_type", "pinned_version_hash", "position", "created_at", **fields
     )
     rows = plain.fetch(values[start : start + limit])
+    for row in rows:
+        row["shown_id"] = plain.uuid_text(row["shown_id"])
     if child is not None:
         latest = child.latest_version
         latest_id = plain.uuid_text(child.latest_version_id)
@@ -296,7 +298,7 @@ def artifact_associations(
         _item(
             row,
             brought.get(row["latest_id"], NO_BRINGERS),
-            own=(plain.uuid_text(row["shown_id"]), row["shown_name"]),
+            own=(row["shown_id"], row["shown_name"]),
         )
         for row in parent_rows
     ]

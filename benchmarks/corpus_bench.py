@@ -209,7 +209,7 @@ def main() -> None:
     parser.add_argument("--home", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.import_only:
-        home = django_setup(home=options.home)
+        django_setup(home=options.home)
         _migrate()
         print(json.dumps(import_times(options.folder)))
         return

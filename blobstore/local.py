@@ -80,15 +80,20 @@ class LocalBlobStore(BlobStore):
         super().__init__(root)
         self.objects = self.root / "objects"
         self._objects_text = str(self.objects)
-        self._folders: set[Path | str] = set()  # folders known to exist
+        self._folders: set[str] = set()  # folders known to exist
         self._syncing: Future[None] | None = None
 
     def path_for(self, digest: str) -> Path:
         return self.objects / digest[:2] / digest[2:]
 
+    def _text_path(self, digest: str) -> tuple[str, str]:
+        """A blob's folder and file as plain strings: an import asks for them for every file
+        it holds (``has``) or stores (``place``), where Path objects cost more than the call."""
+        folder = f"{self._objects_text}/{digest[:2]}"
+        return folder, f"{folder}/{digest[2:]}"
+
     def has(self, digest: str) -> bool:
-        # a plain string path: a re-import asks this of every file it holds
-        return os.path.isfile(f"{self._objects_text}/{digest[:2]}/{digest[2:]}")
+        return os.path.isfile(self._text_path(digest)[1])
 
     def stream(self, digest: str) -> BinaryIO:
         return self.path_for(digest).open("rb")
@@ -101,10 +106,8 @@ class LocalBlobStore(BlobStore):
 
     def place(self, staged: Path | bytes, digest: str) -> bool:
         """Put one staged blob (a file, or bytes held in memory) in place; True when the blob
-        is new. Nothing is flushed here: put_many makes the whole batch durable at once.
-        (Plain string paths: an import places every new file of a plugin under its lock.)"""
-        folder = f"{self._objects_text}/{digest[:2]}"
-        target = f"{folder}/{digest[2:]}"
+        is new. Nothing is flushed here: put_many makes the whole batch durable at once."""
+        folder, target = self._text_path(digest)
         incoming = staged if isinstance(staged, Path) else None
         try:
             self._ensure_folder(folder)
@@ -126,14 +129,14 @@ class LocalBlobStore(BlobStore):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(incoming)
 
-    def _ensure_folder(self, folder: Path | str) -> None:
+    def _ensure_folder(self, folder: str) -> None:
         if folder not in self._folders:
             os.makedirs(folder, exist_ok=True)
             self._folders.add(folder)
 
     def _write_incoming(self, data: bytes, digest: str) -> Path:
         """The bytes in a new read-only file under tmp/ (the same filesystem as objects/)."""
-        self._ensure_folder(self.tmp)
+        self._ensure_folder(str(self.tmp))
         while True:  # a name of this process's own; O_EXCL refuses a leftover of the same name
             incoming = self.tmp / f"blob-{digest[:16]}-{os.getpid()}-{next(_INCOMING)}"
             try:
@@ -215,9 +218,9 @@ class LocalBlobStore(BlobStore):
     def remove_many(self, digests: Iterable[str]) -> None:
         """Delete blobs (taking back a failed import's writes), and folders left empty."""
         for digest in digests:
-            folder = f"{self._objects_text}/{digest[:2]}"
+            folder, path = self._text_path(digest)
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(f"{folder}/{digest[2:]}")
+                os.unlink(path)
             with contextlib.suppress(OSError):
                 os.rmdir(folder)
                 self._folders.discard(folder)  # placing a blob there makes it again

@@ -157,11 +157,7 @@ def _timed(spans: list[Timed], name: str) -> Iterator[dict[str, Any]]:
 
 def enabled(sources: Sequence[PluginSource]) -> bool:
     """Worth a process: two plugins or more, where a fork is cheap and safe (Linux)."""
-    return (
-        len(sources) > 1
-        and sys.platform.startswith("linux")
-        and bool(getattr(settings, "SKILLMEAT_PLAN_AHEAD", True))
-    )
+    return len(sources) > 1 and sys.platform.startswith("linux") and settings.SKILLMEAT_PLAN_AHEAD
 
 
 @dataclass

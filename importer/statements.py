@@ -12,8 +12,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import QuerySet
+
+from artifacts import plain
 
 Argument = Any  # a single value, or a list for an IN lookup
 
@@ -38,7 +40,7 @@ class Reusable:
         sql = self._compiled.get(shape)
         if sql is None:
             return self._first(shape, arguments, values, using)
-        return _run(sql, values, using)
+        return plain.run(sql, values, using)
 
     def _first(
         self, shape: tuple, arguments: Sequence[Argument], values: list, using: str
@@ -50,10 +52,4 @@ class Reusable:
             return []
         if list(params) == values and shape not in self._compiled:
             self._compiled[shape] = sql
-        return _run(sql, params, using)
-
-
-def _run(sql: str, params: Sequence[Any], using: str) -> list[tuple]:
-    with connections[using].cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+        return plain.run(sql, params, using)

@@ -137,7 +137,7 @@ SKILLMEAT_MAX_DEPTH = env.int("SKILLMEAT_MAX_DEPTH", default=32)
 # An import keeps the bytes it hashes in memory up to this much per plugin (files up to 1 MiB
 # each); larger files, and what is past the budget, are staged in $SKILLMEAT_HOME/tmp/.
 SKILLMEAT_STAGING_MEMORY_BYTES = env.int("SKILLMEAT_STAGING_MEMORY_BYTES", default=64 * 1024 * 1024)
-# A marketplace import plans its next plugins in a forked process while it writes one (Linux).
+# A marketplace import plans its next plugins in forked processes while it writes one (Linux).
 SKILLMEAT_PLAN_AHEAD = env.bool("SKILLMEAT_PLAN_AHEAD", default=True)
 # verify_collection --repair removes unneeded blobs and tmp/ leftovers only once they are older
 # than this (an import running right now may still need them).
