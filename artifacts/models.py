@@ -97,12 +97,15 @@ class Artifact(models.Model):
     # normalize_name(name), stored so that the database itself enforces case-insensitive
     # uniqueness the same way on SQLite (whose lower() folds ASCII only) and PostgreSQL.
     name_key = models.CharField(max_length=512, editable=False)
+    # Indexed by artifact_unique_latest_version: a version is the latest of its own artifact
+    # at most, and an association finds its current plugin through it.
     latest_version = models.ForeignKey(
         "Version",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
         help_text="The most recently created version.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -113,6 +116,9 @@ class Artifact(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["collection", "type", "name_key"], name="artifact_unique_identity"
+            ),
+            models.UniqueConstraint(
+                fields=["latest_version"], name="artifact_unique_latest_version"
             ),
             models.CheckConstraint(
                 condition=models.Q(type__in=ArtifactType.values), name="artifact_known_type"
@@ -283,6 +289,17 @@ class ArtifactAssociation(models.Model):
         max_length=1024, blank=True, default="", help_text="Where the child sits in the plugin."
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The plugin whose latest version this association belongs to (none for an earlier
+    # version), joined on its latest-version column: no column of its own, and no pass
+    # through the version table (a shared child's parents read a thousand rows).
+    current_parent = models.ForeignObject(
+        Artifact,
+        on_delete=models.DO_NOTHING,
+        from_fields=["parent_version"],
+        to_fields=["latest_version"],
+        null=True,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["parent_version", "position"]

@@ -53,6 +53,11 @@ def uuid_text(value: uuid.UUID | str | None) -> str | None:
     return value
 
 
+def uuid_key(value: uuid.UUID | str) -> str:
+    """A UUID as 32 hex digits, to compare ids of either backend without making text."""
+    return value if isinstance(value, str) else value.hex
+
+
 def uuid_value(value: uuid.UUID | str | None) -> uuid.UUID | None:
     """A UUID as Django's converters give it (SQLite's 32 hex digits parsed)."""
     if value is None or isinstance(value, uuid.UUID):

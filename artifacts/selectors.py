@@ -2,7 +2,7 @@
 
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import models
 from django.db.models import Count, Exists, F, OuterRef, QuerySet
@@ -74,29 +74,25 @@ def plugin_children(
 def artifact_parents(
     artifact: Artifact, *, relationship_type: str | None = None
 ) -> QuerySet[ArtifactAssociation]:
-    """The plugins whose latest version contains ``artifact``."""
+    """The plugins whose latest version contains ``artifact`` (joined on their latest
+    version: :attr:`ArtifactAssociation.current_parent`)."""
     associations = ArtifactAssociation.objects.filter(
-        child=artifact,
-        parent_version__artifact__type=ArtifactType.PLUGIN,
-        parent_version__artifact__latest_version=F("parent_version"),
+        child=artifact, current_parent__type=ArtifactType.PLUGIN
     )
     if relationship_type:
         associations = associations.filter(relationship_type=relationship_type)
     return associations.select_related(
-        "parent_version__artifact",
-        "parent_version__artifact__latest_version",
-        "child__latest_version",
-        "child_version",
-    ).order_by("parent_version__artifact__name_key")
+        "current_parent", "current_parent__latest_version", "child__latest_version", "child_version"
+    ).order_by("current_parent__name_key")
 
 
 def version_files(version: Version) -> QuerySet[VersionFile]:
     return VersionFile.objects.filter(version=version).order_by("path")
 
 
-@dataclass(frozen=True)
-class AssociationItem:
-    """One side of an association, as the API and the admin show it."""
+class AssociationItem(NamedTuple):
+    """One side of an association, as the API and the admin show it (a page holds up to
+    5,000: a tuple is the cheapest immutable record to build)."""
 
     artifact_id: str
     artifact_name: str
@@ -132,21 +128,22 @@ class Window:
 
 @dataclass(frozen=True)
 class Bringers:
-    """The plugins whose versions contain one child version, by their ids' text: all of them
-    (a set) and, in the order they entered the collection (ordered ids), the first
-    :data:`MAX_LATEST_FROM`, the ones an item names (``names``, once they are read)."""
+    """The plugins whose versions contain one child version: all of them (a set of their ids'
+    :func:`~artifacts.plain.uuid_key`) and, in the order they entered the collection (ordered
+    ids), the first :data:`MAX_LATEST_FROM` (keys too), the ones an item names (``names``,
+    once they are read)."""
 
     every: set[str]
     first: list[str]
     names: list[str] = field(default_factory=list)
 
-    def latest_from(self, own_id: str, own_name: str) -> list[str]:
-        """The names an item shows: the first ones, its own plugin (``own_id``) first when
+    def latest_from(self, own_key: str, own_name: str) -> list[str]:
+        """The names an item shows: the first ones, its own plugin (``own_key``) first when
         the list is cut and it is one of them."""
-        if len(self.every) <= MAX_LATEST_FROM or own_id not in self.every:
+        if len(self.every) <= MAX_LATEST_FROM or own_key not in self.every:
             return list(self.names)
-        if own_id in self.first:
-            at = self.first.index(own_id)
+        if own_key in self.first:
+            at = self.first.index(own_key)
             return [own_name, *self.names[:at], *self.names[at + 1 :]]
         return [own_name, *self.names[: MAX_LATEST_FROM - 1]]
 
@@ -158,8 +155,8 @@ def _item(row: dict[str, Any], brought: Bringers, own: tuple[str, str]) -> Assoc
     """One item from a plain row of :func:`_page`. ``brought``: the plugins that contain the
     child's latest version; the item names at most
     :data:`MAX_LATEST_FROM` of them and counts them all (a shared child's list would repeat
-    on each of its thousands of parents). ``own``: the id and name of the plugin of this
-    association."""
+    on each of its thousands of parents). ``own``: the id (its key) and name of the plugin of
+    this association."""
     current = row["current"]
     return AssociationItem(
         artifact_id=row["shown_id"],
@@ -201,6 +198,7 @@ def _page(
     )
     rows = plain.fetch(values[start : start + limit])
     for row in rows:
+        row["shown_key"] = plain.uuid_key(row["shown_id"])
         row["shown_id"] = plain.uuid_text(row["shown_id"])
     if child is not None:
         latest = child.latest_version
@@ -238,9 +236,9 @@ def plugins_containing(version_ids: set[str | None]) -> dict[str, Bringers]:
 def _bringers(plugin_ids: list[Any]) -> Bringers:
     """Plugin ids as the driver gives them (sorted alike on every backend: 32 hex digits or
     UUIDs) into :class:`Bringers`."""
-    every = {plain.uuid_text(plugin_id) for plugin_id in plugin_ids}
+    every = set(map(plain.uuid_key, plugin_ids))
     first = sorted(plugin_ids)[:MAX_LATEST_FROM]
-    return Bringers(every, [plain.uuid_text(plugin_id) for plugin_id in first])
+    return Bringers(every, [plain.uuid_key(plugin_id) for plugin_id in first])
 
 
 def named(brought: dict[str, Bringers]) -> dict[str, Bringers]:
@@ -249,7 +247,7 @@ def named(brought: dict[str, Bringers]) -> dict[str, Bringers]:
     if not ids:
         return brought
     rows = plain.fetch(Artifact.objects.filter(pk__in=ids).order_by().values("id", "name"))
-    names = {plain.uuid_text(row["id"]): row["name"] for row in rows}
+    names = {plain.uuid_key(row["id"]): row["name"] for row in rows}
     return {
         version_id: replace(bringers, names=[names[i] for i in bringers.first])
         for version_id, bringers in brought.items()
@@ -285,7 +283,7 @@ def artifact_associations(
     parents_count = children_count = 0
     if include_parents:
         found = artifact_parents(artifact, relationship_type=relationship_type)
-        shown, page = "parent_version__artifact", (window.parents_offset, window.limit)
+        shown, page = "current_parent", (window.parents_offset, window.limit)
         parent_rows, parents_count = _page(found, shown, page, child=artifact)
     if include_children and artifact.type == ArtifactType.PLUGIN:
         found = plugin_children(
@@ -298,11 +296,11 @@ def artifact_associations(
         _item(
             row,
             brought.get(row["latest_id"], NO_BRINGERS),
-            own=(row["shown_id"], row["shown_name"]),
+            own=(row["shown_key"], row["shown_name"]),
         )
         for row in parent_rows
     ]
-    own = (str(artifact.pk), artifact.name)
+    own = (artifact.pk.hex, artifact.name)
     children = [
         _item(row, brought.get(row["latest_id"], NO_BRINGERS), own=own) for row in child_rows
     ]

@@ -97,6 +97,22 @@ def test_associations_are_unique_per_plugin_version_child_and_relationship():
         ArtifactAssociation.objects.create(position=1, **fields)
 
 
+def test_a_version_is_the_latest_of_one_artifact_at_most():
+    """The parents of a child are found through their latest version (current_parent):
+    the database keeps that join to one plugin per version."""
+    plugin = make_artifact("tools", ArtifactType.PLUGIN)
+    version = make_version(plugin, HASH_A)
+    other = make_artifact("other-tools", ArtifactType.PLUGIN)
+    make_version(other, HASH_B)
+    Artifact.objects.filter(pk=plugin.pk).update(latest_version=version)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Artifact.objects.filter(pk=other.pk).update(latest_version=version)
+    # Artifacts with no version yet have no latest version: any number of them.
+    make_artifact("empty-one")
+    make_artifact("empty-two")
+    assert Artifact.objects.filter(latest_version=None).count() >= 2
+
+
 def test_associations_are_immutable():
     plugin_version = make_version(make_artifact("tools", ArtifactType.PLUGIN), HASH_A)
     child = make_artifact("pdf")
