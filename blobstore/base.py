@@ -105,9 +105,14 @@ class BlobStore(ABC):
 
     def put_many_deferred(self, staged: dict[str, Path | bytes]) -> list[str]:
         """Like ``put_many``, but the batch may still be on its way to durable storage when
-        this returns: :meth:`wait_durable` waits for it (and raises what went wrong), and
-        must be called before anything that refers to the blobs is committed."""
+        this returns: :meth:`start_durable` starts the flush in the background (else
+        :meth:`wait_durable` does), and :meth:`wait_durable` waits for it (and raises what
+        went wrong); it must be called before anything that refers to the blobs is
+        committed."""
         return self.put_many(staged)
+
+    def start_durable(self) -> None:  # noqa: B027 (a store that defers nothing has nothing to do)
+        """Start making the batch of ``put_many_deferred`` durable, in the background."""
 
     @abstractmethod
     def wait_durable(self) -> None:

@@ -81,6 +81,7 @@ class LocalBlobStore(BlobStore):
         self.objects = self.root / "objects"
         self._objects_text = str(self.objects)
         self._folders: set[str] = set()  # folders known to exist
+        self._pending: list[str] = []  # placed by put_many_deferred, not yet flushed
         self._syncing: Future[None] | None = None
 
     def path_for(self, digest: str) -> Path:
@@ -166,15 +167,24 @@ class LocalBlobStore(BlobStore):
         return added
 
     def put_many_deferred(self, staged: dict[str, Path | bytes]) -> list[str]:
-        """Link every staged blob in place and start the ``syncfs`` in a thread of its own:
-        the import writes its rows meanwhile and waits for it before its commit."""
+        """Link every staged blob in place; the ``syncfs`` that makes them durable runs in a
+        thread of its own from :meth:`start_durable` (the import writes its rows meanwhile)
+        and is waited for before the commit."""
         self.wait_durable()  # one batch at a time
         added = self._place_all(staged)
-        if added:
-            self._syncing = _SYNC_THREAD.submit(self._make_durable, added)
+        self._pending = list(added)
         return added
 
+    def start_durable(self) -> None:
+        """A flush of the whole filesystem makes its journal busy for a while: the import
+        starts it once its database reads are done (writes to SQLite's shared-memory index
+        would wait on it)."""
+        pending, self._pending = self._pending, []
+        if pending:
+            self._syncing = _SYNC_THREAD.submit(self._make_durable, pending)
+
     def wait_durable(self) -> None:
+        self.start_durable()
         syncing, self._syncing = self._syncing, None
         if syncing is not None:
             syncing.result()

@@ -563,6 +563,7 @@ class _ImportRun:
         self, collection: Collection, plan: PluginPlan, views: ViewWriter
     ) -> list[Resolution]:
         resolutions = self._resolve(collection, plan)
+        self.store.start_durable()  # the blobs written before the transaction, flushed now
         *children, plugin = resolutions
         with telemetry.tracer.start_as_current_span("association.write") as span:
             write_rows(

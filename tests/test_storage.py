@@ -215,3 +215,35 @@ def test_a_blob_folder_a_rollback_emptied_is_made_again(skillmeat_home):
     assert not (store.objects / digest[:2]).exists()
     assert store.put_many({digest: b"again"}) == [digest]
     assert store.path_for(digest).read_bytes() == b"again"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_blobs_are_written_before_the_transaction_and_flushed_after_its_reads(
+    make_tree, skillmeat_home, monkeypatch
+):
+    """DESIGN 7 step 4: the new blobs are written before the transaction opens. The flush that
+    makes them durable runs beside the transaction, from after its dedup reads (a flush of
+    the filesystem keeps its journal busy, and SQLite's reads write to its shared-memory
+    index) to before its commit."""
+    from blobstore import local
+    from importer import services
+    from importer.services import import_paths
+    from tests.plugins import full_plugin
+
+    events: list[str] = []
+    real_syncfs, real_resolve = local.syncfs, services.resolve
+    monkeypatch.setattr(local, "syncfs", lambda path: events.append("flush") or real_syncfs(path))
+    monkeypatch.setattr(
+        services, "resolve", lambda *args: events.append("decisions") or real_resolve(*args)
+    )
+
+    def step(name: str, /, **context: object) -> None:
+        if name in ("blobs", "commit"):
+            events.append(name)
+
+    assert import_paths([make_tree(full_plugin())], step=step).failed == []
+    assert events == ["blobs", "decisions", "flush", "commit"]
+    unflushed = LocalBlobStore()
+    unflushed.put_many_deferred({hashlib.sha256(b"late").hexdigest(): b"late"})
+    unflushed.wait_durable()  # one never started is started, and waited for, here
+    assert events[-1] == "flush"
