@@ -9,6 +9,7 @@ per-plugin time by decile of the run (target: last decile at most x1.10 of the f
 
     .venv/bin/python benchmarks/corpus_bench.py [--plugins 200] [--children 30] [FOLDER]
         [--text-bytes 6500]   # the mean size of a synthetic Markdown file (0: a few lines)
+        [--no-views]          # the import without the type-folder views (SKILLMEAT_VIEWS=false)
     .venv/bin/python benchmarks/corpus_bench.py --scale [--plugins 1000] [--children 30]
 """
 
@@ -144,14 +145,16 @@ def import_times(tree: Path) -> dict[str, float]:
     }
 
 
-def import_round(tree: Path, home: Path) -> dict[str, float]:
-    """:func:`import_times` in a process of its own, on a new store and database in ``home``."""
+def import_round(tree: Path, home: Path, views: bool) -> dict[str, float]:
+    """:func:`import_times` in a process of its own, on a new store and database in ``home``
+    (``views``: with the type-folder views, the default, or without them)."""
     command = [sys.executable, __file__, "--import-only", "--home", str(home), str(tree)]
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    env = {**os.environ, "SKILLMEAT_VIEWS": "true" if views else "false"}
+    done = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def compare(tree: Path, rounds: int) -> None:
+def compare(tree: Path, rounds: int, views: bool) -> None:
     """``rounds`` rounds of git then the import, each on fresh copies; everything made is
     removed only at the end (on ext4 the freeing of thousands of files just deleted slows the
     file creations that follow, by about 25% here, which would be charged to the next step)."""
@@ -162,11 +165,12 @@ def compare(tree: Path, rounds: int) -> None:
     try:
         for number in range(1, rounds + 1):
             git_first, git_again = git_times(tree, scratch / f"git-{number}")
-            measured = import_round(tree, scratch / f"home-{number}")
+            measured = import_round(tree, scratch / f"home-{number}", views)
             ratios.append(measured["first"] / git_first)
             again.append(measured["again"])
             if number == 1:
                 print(f"tree: {measured['plugins']:.0f} plugins, {len(sizes)} files, {mib:.1f} MiB")
+                print("type-folder views: " + ("written (the default)" if views else "off"))
             print(
                 f"round {number}: git add -A && git commit {git_first:5.2f} s, "
                 f"first import {measured['first']:5.2f} s (x{ratios[-1]:.2f}); "
@@ -218,6 +222,11 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=3, help="rounds of git then the import")
     parser.add_argument("--scale", action="store_true", help="per-plugin time by decile")
+    parser.add_argument(
+        "--no-views",
+        action="store_true",
+        help="import with SKILLMEAT_VIEWS=false: what the type-folder views cost",
+    )
     parser.add_argument("--import-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--home", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args()
@@ -240,7 +249,7 @@ def main() -> None:
         tree = options.folder or synthetic_marketplace(
             made, options.plugins, options.children, options.text_bytes
         )
-        compare(tree.resolve(), options.rounds)
+        compare(tree.resolve(), options.rounds, views=not options.no_views)
     finally:
         for folder in (made, home):
             if folder is not None:

@@ -7,7 +7,9 @@ already what the driver takes (text, numbers, booleans) pass as they are, the ot
 dates, JSON) go through the field's own ``get_db_prep_save``.
 """
 
+import functools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -31,13 +33,7 @@ def insert_values(
     """INSERT rows given as values of the fields ``attnames`` (``version_id``, not
     ``version``), in one ``executemany``; no model instance is built. A field left out
     must be one the database fills in (an auto key)."""
-    meta = model._meta
-    fields = _fields(meta, attnames)
-    columns = ", ".join(_quote(field.column) for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    _execute_many(
-        f"INSERT INTO {_quote(meta.db_table)} ({columns}) VALUES ({placeholders})", fields, rows
-    )
+    _execute_many(_insert(connection.vendor, model, tuple(attnames)), rows)
 
 
 def insert_row(model: type[models.Model], **values: Any) -> None:
@@ -55,14 +51,36 @@ def update_values(
 ) -> None:
     """UPDATE the fields ``attnames`` by primary key: each row holds their values and then
     the key, in one ``executemany``."""
+    _execute_many(_update(connection.vendor, model, tuple(attnames)), rows)
+
+
+@dataclass(frozen=True)
+class _Statement:
+    """A statement of one table and its columns, made once per process: its SQL, its
+    fields in the order of its values, and the positions of the values to convert."""
+
+    sql: str
+    fields: tuple[models.Field, ...]
+    converted: tuple[int, ...]
+
+
+@functools.cache
+def _insert(vendor: str, model: type[models.Model], attnames: tuple[str, ...]) -> _Statement:
+    meta = model._meta
+    fields = _fields(meta, attnames)
+    columns = ", ".join(_quote(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {_quote(meta.db_table)} ({columns}) VALUES ({placeholders})"
+    return _statement(sql, fields)
+
+
+@functools.cache
+def _update(vendor: str, model: type[models.Model], attnames: tuple[str, ...]) -> _Statement:
     meta = model._meta
     fields = _fields(meta, attnames)
     assignments = ", ".join(f"{_quote(field.column)} = %s" for field in fields)
-    _execute_many(
-        f"UPDATE {_quote(meta.db_table)} SET {assignments} WHERE {_quote(meta.pk.column)} = %s",
-        [*fields, meta.pk],
-        rows,
-    )
+    sql = f"UPDATE {_quote(meta.db_table)} SET {assignments} WHERE {_quote(meta.pk.column)} = %s"
+    return _statement(sql, [*fields, meta.pk])
 
 
 def _fields(meta: Any, attnames: Sequence[str]) -> list[models.Field]:
@@ -74,16 +92,22 @@ def _quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _execute_many(sql: str, fields: Sequence[models.Field], rows: Sequence[Sequence[Any]]) -> None:
-    """Run ``sql`` once per row, each value converted for its field's column."""
+def _statement(sql: str, fields: Sequence[models.Field]) -> _Statement:
+    converted = tuple(i for i, field in enumerate(fields) if not _plain(field))
+    return _Statement(sql, tuple(fields), converted)
+
+
+def _execute_many(statement: _Statement, rows: Sequence[Sequence[Any]]) -> None:
+    """Run the statement once per row, each value converted for its field's column."""
     if not rows:
         return
-    if any(len(row) != len(fields) for row in rows):
-        raise ValueError(f"each row must hold {len(fields)} values: {sql}")
-    converting = [(i, c) for i, c in enumerate(map(_converter, fields)) if c is not _as_is]
+    width = len(statement.fields)
+    if any(len(row) != width for row in rows):
+        raise ValueError(f"each row must hold {width} values: {statement.sql}")
+    converting = [(i, _converter(statement.fields[i])) for i in statement.converted]
     values = [_converted(row, converting) for row in rows] if converting else rows
     with connection.cursor() as cursor:
-        cursor.executemany(sql, values)
+        cursor.executemany(statement.sql, values)
 
 
 def _converted(row: Sequence[Any], converting: list[tuple[int, Convert]]) -> list[Any]:
@@ -94,14 +118,24 @@ def _converted(row: Sequence[Any], converting: list[tuple[int, Convert]]) -> lis
     return values
 
 
+def _target(field: models.Field) -> models.Field:
+    return field.target_field if isinstance(field, models.ForeignKey) else field
+
+
+def _plain(field: models.Field) -> bool:
+    """Its values go to the driver as they are."""
+    target = _target(field)
+    if isinstance(target, models.UUIDField):
+        return connection.features.has_native_uuid_field
+    return isinstance(target, PLAIN_FIELDS)
+
+
 def _converter(field: models.Field) -> Convert:
-    target = field.target_field if isinstance(field, models.ForeignKey) else field
-    if isinstance(target, PLAIN_FIELDS):
-        return _as_is
+    target = _target(field)
     if isinstance(target, models.DateTimeField):
         return _memoized(field)  # the rows of an import share their timestamps
     if isinstance(target, models.UUIDField):
-        return _as_is if connection.features.has_native_uuid_field else _uuid_hex
+        return _uuid_hex
 
     def convert(value: Any) -> Any:
         return None if value is None else field.get_db_prep_save(value, connection)
@@ -120,10 +154,6 @@ def _memoized(field: models.Field) -> Convert:
         return cache[value]
 
     return convert
-
-
-def _as_is(value: Any) -> Any:
-    return value
 
 
 def _uuid_hex(value: Any) -> Any:
