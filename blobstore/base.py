@@ -97,19 +97,22 @@ class BlobStore(ABC):
     # --- writing ----------------------------------------------------------------------
 
     @abstractmethod
-    def put_many(self, staged: dict[str, Path | bytes]) -> list[str]:
+    def put_many(self, staged: dict[str, Path | bytes], *, prepared: bool = False) -> list[str]:
         """Store staged blobs (files or bytes in memory, each holding its digest's bytes,
         and found ``missing``) durably; returns the digests that were new. Staged files are
-        consumed. On failure, what this call added is removed again before the error
-        propagates."""
+        consumed, unless ``prepared``: then they are read-only already and stay where they
+        are (the caller removes its staging folder). On failure, what this call added is
+        removed again before the error propagates."""
 
-    def put_many_deferred(self, staged: dict[str, Path | bytes]) -> list[str]:
+    def put_many_deferred(
+        self, staged: dict[str, Path | bytes], *, prepared: bool = False
+    ) -> list[str]:
         """Like ``put_many``, but the batch may still be on its way to durable storage when
         this returns: :meth:`start_durable` starts the flush in the background (else
         :meth:`wait_durable` does), and :meth:`wait_durable` waits for it (and raises what
         went wrong); it must be called before anything that refers to the blobs is
         committed."""
-        return self.put_many(staged)
+        return self.put_many(staged, prepared=prepared)
 
     def start_durable(self) -> None:  # noqa: B027 (a store that defers nothing has nothing to do)
         """Start making the batch of ``put_many_deferred`` durable, in the background."""

@@ -105,11 +105,14 @@ class LocalBlobStore(BlobStore):
     def describe(self, digest: str) -> str:
         return str(self.path_for(digest))
 
-    def place(self, staged: Path | bytes, digest: str) -> bool:
+    def place(self, staged: Path | bytes, digest: str, *, prepared: bool = False) -> bool:
         """Put one staged blob (a file, or bytes held in memory) in place; True when the blob
-        is new. Nothing is flushed here: put_many makes the whole batch durable at once."""
+        is new. Nothing is flushed here: put_many makes the whole batch durable at once. A
+        ``prepared`` file (read-only already) is linked and left where it is."""
         folder, target = self._text_path(digest)
         incoming = staged if isinstance(staged, Path) else None
+        if prepared and incoming is not None:
+            return self._link(incoming, folder, target)
         try:
             self._ensure_folder(folder)
             if incoming is None:
@@ -129,6 +132,18 @@ class LocalBlobStore(BlobStore):
             if incoming is not None:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(incoming)
+
+    def _link(self, staged: Path, folder: str, target: str) -> bool:
+        try:
+            self._ensure_folder(folder)
+            os.link(staged, target)
+            return True
+        except FileExistsError:
+            return False
+        except OSError as error:
+            raise StorageFailed(
+                f"cannot store blob: {error.strerror}", path=target, rule=Rule.STORAGE_FAILED
+            ) from error
 
     def _ensure_folder(self, folder: str) -> None:
         if folder not in self._folders:
@@ -154,10 +169,10 @@ class LocalBlobStore(BlobStore):
             os.close(fd)
         return incoming
 
-    def put_many(self, staged: dict[str, Path | bytes]) -> list[str]:
+    def put_many(self, staged: dict[str, Path | bytes], *, prepared: bool = False) -> list[str]:
         """Link every staged blob in place, then make the batch durable with one ``syncfs``
         of the storage root's filesystem (Linux; elsewhere one fsync per blob and folder)."""
-        added = self._place_all(staged)
+        added = self._place_all(staged, prepared)
         try:
             if added:
                 self._make_durable(added)
@@ -166,12 +181,14 @@ class LocalBlobStore(BlobStore):
             raise
         return added
 
-    def put_many_deferred(self, staged: dict[str, Path | bytes]) -> list[str]:
+    def put_many_deferred(
+        self, staged: dict[str, Path | bytes], *, prepared: bool = False
+    ) -> list[str]:
         """Link every staged blob in place; the ``syncfs`` that makes them durable runs in a
         thread of its own from :meth:`start_durable` (the import writes its rows meanwhile)
         and is waited for before the commit."""
         self.wait_durable()  # one batch at a time
-        added = self._place_all(staged)
+        added = self._place_all(staged, prepared)
         self._pending = list(added)
         return added
 
@@ -189,11 +206,11 @@ class LocalBlobStore(BlobStore):
         if syncing is not None:
             syncing.result()
 
-    def _place_all(self, staged: dict[str, Path | bytes]) -> list[str]:
+    def _place_all(self, staged: dict[str, Path | bytes], prepared: bool) -> list[str]:
         added: list[str] = []
         try:
             for digest, blob in staged.items():
-                if self.place(blob, digest):
+                if self.place(blob, digest, prepared=prepared):
                     added.append(digest)
         except BaseException:
             self.remove_many(added)

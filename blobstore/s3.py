@@ -91,7 +91,7 @@ class S3BlobStore(BlobStore):
     def describe(self, digest: str) -> str:
         return f"s3://{self.bucket}/{self.key(digest)}"
 
-    def put_many(self, staged: dict[str, Path | bytes]) -> list[str]:
+    def put_many(self, staged: dict[str, Path | bytes], *, prepared: bool = False) -> list[str]:
         """PUT the staged blobs (callers pass what ``missing`` found), many in flight. On
         failure every key this call meant to add is deleted again (under the import lock
         nobody else adds them)."""
@@ -110,7 +110,7 @@ class S3BlobStore(BlobStore):
             raise
         finally:
             for blob in staged.values():
-                if isinstance(blob, Path):
+                if isinstance(blob, Path) and not prepared:
                     blob.unlink(missing_ok=True)
         return sorted(new)
 

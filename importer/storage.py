@@ -39,7 +39,9 @@ def views_enabled() -> bool:
 
 
 SMALL_FILE_BYTES = 1024 * 1024  # a file up to this size is staged in memory (budget allowing)
-Staged = bytes | Path  # a staged blob: its bytes in memory, or a file under tmp/
+# A staged blob: its bytes in memory, or None for the read-only file named by its digest in
+# the staging folder (the folder is known, so a plan crosses between processes without paths).
+Staged = bytes | None
 Held = Callable[[str], bytes | None]  # a blob's bytes when an import holds them in memory
 
 
@@ -55,7 +57,8 @@ class StagingArea:
     ``tmp/``, made on first need.
 
     Staged blobs are named by their digest, so the same bytes met twice are kept once; what
-    is staged is what gets stored (and what the new views are written from).
+    is staged is what gets stored (and what the new views are written from). A staged file is
+    read-only from the start and stays until the folder goes: the store links it in place.
     """
 
     def __init__(self, store: BlobStore, name: str, *, memory: int | None = None) -> None:
@@ -108,7 +111,11 @@ class StagingArea:
 
     def read(self, digest: str) -> bytes:
         staged = self.blobs[digest]
-        return staged if isinstance(staged, bytes) else staged.read_bytes()
+        return staged if staged is not None else self.file(digest).read_bytes()
+
+    def file(self, digest: str) -> Path:
+        """Where a blob staged as a file is."""
+        return self.path / digest
 
     def held(self, digest: str) -> bytes | None:
         """The staged bytes of a blob when they are in memory."""
@@ -118,10 +125,10 @@ class StagingArea:
     def copy_to(self, digest: str, target: Path) -> None:
         """A staged blob's bytes into a new file ``target``."""
         staged = self.blobs[digest]
-        if isinstance(staged, bytes):
+        if staged is not None:
             target.write_bytes(staged)
         else:
-            shutil.copyfile(staged, target)
+            shutil.copyfile(self.file(digest), target)
 
     def spill_new(self) -> None:
         """Write the blobs held in memory that a local store lacks to read-only files here:
@@ -129,11 +136,10 @@ class StagingArea:
         memory (the store is asked again under the lock)."""
         if not isinstance(self.store, LocalBlobStore):
             return
-        held = [d for d, staged in self.blobs.items() if isinstance(staged, bytes)]
+        held = [d for d, staged in self.blobs.items() if staged is not None]
         for digest in self.store.missing(held):
-            final = self.path / digest
-            write_new_file(final, self.blobs[digest], BLOB_MODE)  # type: ignore[arg-type]
-            self.blobs[digest] = final
+            write_new_file(self.file(digest), self.blobs[digest], BLOB_MODE)  # type: ignore[arg-type]
+            self.blobs[digest] = None
             self.spilled.add(digest)
 
     @contextlib.contextmanager
@@ -151,19 +157,24 @@ class StagingArea:
         if digest in self.blobs:
             staged.unlink()
             return
-        final = self.path / digest
-        os.replace(staged, final)
-        self.blobs[digest] = final
+        os.chmod(staged, BLOB_MODE)  # as the store keeps it: one link puts it in place
+        os.replace(staged, self.file(digest))
+        self.blobs[digest] = None
 
     def commit_blobs(self, digests: Iterable[str]) -> list[str]:
         """Store the staged blobs among ``digests`` that the store lacks; returns the new.
-        Every one is looked up, so presenting lost bytes again heals the store. Blobs staged
-        as files are consumed; those in memory stay readable for the views. They may still
-        be on their way to the disk: ``store.wait_durable()`` before committing rows."""
+        Every one is looked up, so presenting lost bytes again heals the store. Staged files
+        are read-only already and stay until the folder goes; bytes in memory stay readable
+        for the views. They may still be on their way to the disk: ``store.wait_durable()``
+        before committing rows."""
         present = {d for d in digests if d in self.blobs}
         lacking = self.spilled & present  # a link tells whether each is still new
         lacking.update(self.store.missing(present - lacking))
-        return self.store.put_many_deferred({d: self.blobs[d] for d in lacking})
+        return self.store.put_many_deferred({d: self._staged(d) for d in lacking}, prepared=True)
+
+    def _staged(self, digest: str) -> bytes | Path:
+        staged = self.blobs[digest]
+        return staged if staged is not None else self.file(digest)
 
     def cleanup(self) -> None:
         folder = self.hand_over()

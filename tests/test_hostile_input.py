@@ -403,8 +403,10 @@ def sqlite_only():
 
 def fill_the_database(spare_pages):
     """Cap the SQLite file a few pages past its size: the next big write fails as on a
-    full disk (SQLITE_FULL), from SQLite itself."""
+    full disk (SQLITE_FULL), from SQLite itself. The pages earlier tests freed go first (a
+    write would reuse them without growing the file)."""
     with connection.cursor() as cursor:
+        cursor.execute("VACUUM")
         cursor.execute("PRAGMA page_count")
         (pages,) = cursor.fetchone()
         cursor.execute(f"PRAGMA max_page_count = {pages + spare_pages}")

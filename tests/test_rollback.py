@@ -40,15 +40,15 @@ class FailingBlobStore(LocalBlobStore):
         self.fail_on = fail_on
         self.writes = 0
 
-    def place(self, staged, digest):
+    def place(self, staged, digest, *, prepared=False):
         self.writes += 1
         if self.writes == self.fail_on:
-            if isinstance(staged, Path):  # a staged file is consumed, as a real write would
+            if isinstance(staged, Path) and not prepared:  # consumed, as a real write would
                 staged.unlink(missing_ok=True)
             raise StorageFailed(
                 "disk full", path=str(self.path_for(digest)), rule=Rule.STORAGE_FAILED
             )
-        return super().place(staged, digest)
+        return super().place(staged, digest, prepared=prepared)
 
 
 @pytest.fixture
