@@ -35,11 +35,13 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from artifacts.models import normalize_name
 from blobstore import BlobStore
 from importer import telemetry
+from importer.dedup import Linkable
 from importer.errors import ImportError_, Rule
 from importer.hashing import Limits
-from importer.layout import PluginPlan, detect_layout, plan_plugin
+from importer.layout import ChildPlan, PluginPlan, detect_layout, plan_plugin
 from importer.sources import PluginSource
 from importer.storage import StagingArea, prestage_views, views_enabled
 
@@ -74,6 +76,7 @@ class Prepared:
     error: BaseException | None = None
     staging: StagingArea | None = None
     views: Path | None = None  # the views built ahead, one per candidate, by position
+    skipped: frozenset[int] = frozenset()  # positions of children expected to be linked
     known: bool = True  # its hash was a plugin version of the collection when the run began
     spans: list[Timed] = field(default_factory=list)
     # who removes its staging folder once the import is over (the planning process, between
@@ -102,28 +105,50 @@ class Preparation:
     store: BlobStore
     dry_run: bool
     known: frozenset[str] | None = None  # None: build nothing ahead (the run plans in-process)
+    # the collection's child versions when the run began: a child among them is linked and
+    # keeps its view, so none is built for it ahead
+    linkable: frozenset[Linkable] = frozenset()
 
 
-def prepare(source: PluginSource, how: Preparation) -> Prepared:
+def prepare(source: PluginSource, how: Preparation, met: set[Linkable] | None = None) -> Prepared:
     """Detect and hash ``source``, staging its bytes (and, when the plugin is new to the
-    collection, its views and new blobs as files); an error is returned, not raised."""
+    collection, its views and new blobs as files); an error is returned, not raised.
+    ``met``: the children of the plugins planned before this one in the run (they will be
+    in the collection when this one is written, unless their import fails: the writer then
+    builds the views that were not built ahead); this plugin's are added."""
     prepared = Prepared(
         started=time.monotonic(), started_at=timezone.now(), started_ns=time.time_ns()
     )
     staging = None if how.dry_run else StagingArea(how.store, "import")
     prepared.staging = staging
     try:
-        prepared.plan = _plan(source, how, prepared)
-        prepared.known = how.known is None or prepared.plan.content_hash in how.known
+        plan = prepared.plan = _plan(source, how, prepared)
+        prepared.known = how.known is None or plan.content_hash in how.known
         if staging is not None and not prepared.known:
             if views_enabled():
-                prepared.views = prestage_views(staging, prepared.plan.views())
+                prepared.skipped = _linked(plan, how.linkable, met or set())
+                prepared.views = prestage_views(staging, plan.views(), prepared.skipped)
             staging.spill_new()
+        if met is not None:
+            met.update(_linkable(child) for child in plan.children)
     except BaseException as error:  # handed to the writer, which reports it
         prepared.discard()
         prepared.staging = None
         prepared.error = error
     return prepared
+
+
+def _linkable(child: ChildPlan) -> Linkable:
+    return (child.type, normalize_name(child.name), child.content_hash)
+
+
+def _linked(plan: PluginPlan, linkable: frozenset[Linkable], met: set[Linkable]) -> frozenset[int]:
+    """The positions of the children expected to be linked to a version already there."""
+    return frozenset(
+        position
+        for position, child in enumerate(plan.children)
+        if (key := _linkable(child)) in linkable or key in met
+    )
 
 
 def _plan(source: PluginSource, how: Preparation, prepared: Prepared) -> PluginPlan:
@@ -290,12 +315,13 @@ def _serve(connection: Connection, sources: Sequence[PluginSource], how: Prepara
     """A planning process: prepare each plugin asked for, until asked for none."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the writer decides when the run stops
     os.nice(PLANNER_NICENESS)  # the writer, on the critical path, goes first
+    met: set[Linkable] = set()
     with contextlib.suppress(EOFError, OSError):
         while True:
             index, leftovers = connection.recv()
             if index is None:
                 return
-            connection.send(_portable(prepare(sources[index], how)))
+            connection.send(_portable(prepare(sources[index], how, met)))
             _remove(leftovers)
 
 

@@ -102,16 +102,34 @@ def resolve(collection: Collection | None, candidates: Sequence[Candidate]) -> l
     return resolutions
 
 
-def known_plugin_hashes(collection: str) -> frozenset[str]:
-    """The content hashes of the plugin versions of ``collection``: a plugin whose hash is not
-    among them cannot be re-imported unchanged (a run asks once, not once per plugin)."""
-    return frozenset(
-        Version.objects.filter(
-            artifact__collection__name=collection, artifact__type=ArtifactType.PLUGIN
+Linkable = tuple[str, str, str]  # (type, name key, content hash) of a version in a collection
+
+
+@dataclass(frozen=True)
+class KnownVersions:
+    """What ``collection`` held when a run began, read in one query: its plugin versions'
+    hashes (a plugin whose hash is not among them cannot be re-imported unchanged) and its
+    other versions as (type, name key, content hash) (a child met again with one of these is
+    linked, and its view stays as it is: the planning processes build only the views that
+    change)."""
+
+    plugins: frozenset[str]
+    children: frozenset[Linkable]
+
+    @classmethod
+    def of(cls, collection: str) -> "KnownVersions":
+        rows = (
+            Version.objects.filter(artifact__collection__name=collection)
+            .order_by()
+            .values_list("artifact__type", "artifact__name_key", "content_hash")
         )
-        .order_by()
-        .values_list("content_hash", flat=True)
-    )
+        plugins, children = set(), set()
+        for row in rows:
+            if row[0] == ArtifactType.PLUGIN:
+                plugins.add(row[2])
+            else:
+                children.add(row)
+        return cls(frozenset(plugins), frozenset(children))
 
 
 def unchanged_plugin(collection: str, candidates: Sequence[Candidate]) -> list[Resolution] | None:

@@ -38,9 +38,9 @@ from importer.archive import is_archive, unpacked
 from importer.bulk import insert_row
 from importer.dedup import (
     Candidate,
+    KnownVersions,
     PlannedState,
     Resolution,
-    known_plugin_hashes,
     name_conflicts,
     resolve,
     unchanged_plugin,
@@ -278,9 +278,13 @@ def _planning(sources: list[PluginSource], settings: ImportOptions) -> Iterator[
         yield None
         return
     assert settings.store is not None and settings.limits is not None
-    known = None if settings.dry_run else known_plugin_hashes(settings.collection)
+    known = None if settings.dry_run else KnownVersions.of(settings.collection)
     how = Preparation(
-        limits=settings.limits, store=settings.store, dry_run=settings.dry_run, known=known
+        limits=settings.limits,
+        store=settings.store,
+        dry_run=settings.dry_run,
+        known=known.plugins if known else None,
+        linkable=known.children if known else frozenset(),
     )
     with PlanAhead(sources, how) as planner:
         yield planner
@@ -593,6 +597,7 @@ class _ImportRun:
         self, plan: PluginPlan, resolutions: list[Resolution], views: ViewWriter
     ) -> None:
         built = self.prepared.views if self.prepared is not None else None
+        skipped = self.prepared.skipped if self.prepared is not None else frozenset()
         contents = plan.views()  # in the order of the candidates
         for position, resolution in enumerate(resolutions):
             if resolution.decision == DedupDecision.LINK_EXISTING:
@@ -601,7 +606,7 @@ class _ImportRun:
             # an existing artifact keeps its own name's spelling; a new one is the candidate's
             artifact = resolution.artifact
             name = artifact.name if isinstance(artifact, Artifact) else resolution.candidate.name
-            if built is None:
+            if built is None or position in skipped:  # not built ahead: one is built here
                 views.stage(kind, name, files)
             else:
                 views.adopt(built / str(position), kind, name)

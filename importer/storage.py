@@ -307,14 +307,20 @@ def build_view(
     rebuild_files(source, files, destination, held, umask, made)
 
 
-def prestage_views(staging: StagingArea, views: Sequence[tuple[str, Iterable[TreeFile]]]) -> Path:
+def prestage_views(
+    staging: StagingArea,
+    views: Sequence[tuple[str, Iterable[TreeFile]]],
+    skipped: frozenset[int] = frozenset(),
+) -> Path:
     """Build the views ``(type, files)`` from the staged bytes, before the import lock is
-    taken, in ``<staging>/views/<position>``; the transaction adopts those of the artifacts it
-    creates or moves on (:meth:`ViewWriter.adopt`)."""
+    taken, in ``<staging>/views/<position>`` (but those at the ``skipped`` positions); the
+    transaction adopts those of the artifacts it creates or moves on (:meth:`ViewWriter.adopt`)."""
     folder = staging.path / "views"
     folder.mkdir()
     made, umask = {folder}, current_umask()
     for position, (artifact_type, files) in enumerate(views):
+        if position in skipped:
+            continue
         staged = folder / str(position)
         build_view(artifact_type, files, staged, staging, staging.held, umask, made)
     return folder

@@ -3,6 +3,7 @@ staging of its next plugins to a forked process. What it stores is the same as w
 error there is reported like any other; a failure of the writer still takes back everything;
 a planning process that dies or a run that is interrupted leaves nothing behind."""
 
+import hashlib
 import json
 import multiprocessing
 import os
@@ -181,6 +182,71 @@ def test_a_writer_failure_takes_back_what_was_built_ahead(make_tree, skillmeat_h
     assert not [path for path in views if "p2" in path]
     assert leftovers(skillmeat_home) == []
     assert all(taken)
+
+
+@pytest.fixture
+def built_ahead(monkeypatch):
+    """For each plugin whose views were built ahead: its name and the children whose views
+    were not."""
+    seen = []
+    original = ahead.PlanAhead.take
+
+    def take(self):
+        prepared = original(self)
+        if prepared is not None and prepared.views is not None:
+            children = prepared.plan.children
+            skipped = sorted(children[position].name for position in prepared.skipped)
+            seen.append((prepared.plan.name, skipped))
+        return prepared
+
+    monkeypatch.setattr(ahead.PlanAhead, "take", take)
+    return seen
+
+
+def test_views_of_children_the_collection_holds_are_not_built_ahead(
+    make_tree, skillmeat_home, settings, built_ahead
+):
+    """A child met again with a version the collection holds (or that an earlier plugin of
+    the run brings) is linked and its view stays: the planning process builds only the views
+    that change. The views end up the same as when everything is planned in-process."""
+    first = overlapping()
+    changed = {**first, "p2": {**first["p2"], "commands/p2-0.md": "changed\n"}}
+    for collection, plan_ahead in (("ahead", True), ("inline", False)):
+        settings.SKILLMEAT_PLAN_AHEAD = plan_ahead
+        for plugins in (first, changed):
+            report = import_paths([make_tree(marketplace_tree(plugins))], collection=collection)
+            assert report.failed == []
+    # the first run: the shared command is brought by p1, so p3 and p4 link it
+    assert built_ahead[:4] == [("p1", []), ("p2", []), ("p3", ["shared"]), ("p4", ["shared"])]
+    # the second run: only p2 changed (its other children are in the collection)
+    assert built_ahead[4:] == [("p2", ["p2-1", "p2-2", "p2-3", "p2-4", "p2-5"])]
+    assert views_of(skillmeat_home, "ahead") == views_of(skillmeat_home, "inline")
+    changed_view = views_of(skillmeat_home, "ahead")["commands/p2-0.md"]
+    assert changed_view[0] == hashlib.sha256(b"changed\n").hexdigest()
+    assert leftovers(skillmeat_home) == []
+
+
+def test_a_view_not_built_ahead_is_built_by_the_writer_when_the_child_is_new_after_all(
+    make_tree, skillmeat_home, built_ahead
+):
+    """p1 brings the shared command but fails before its commit: p3 was planned expecting to
+    link it, so its view was not built ahead; the writer builds it when it creates it."""
+    commits = []
+
+    def fail_first_commit(step, /, **context):
+        if step == "commit":
+            commits.append(step)
+            if len(commits) == 1:
+                raise RuntimeError("injected failure")
+
+    report = import_paths([make_tree(marketplace_tree(overlapping()))], step=fail_first_commit)
+    assert [f.name for f in report.failed] == ["p1"]
+    assert ("p3", ["shared"]) in built_ahead
+    p3 = next(r for r in report.results if r.plugin_name == "p3")
+    assert ("shared", "CREATE_NEW_ARTIFACT") in [(c.name, c.decision.value) for c in p3.children]
+    shared_view = views_of(skillmeat_home, "default")["commands/shared.md"]
+    assert shared_view[0] == hashlib.sha256(SHARED.encode()).hexdigest()
+    assert leftovers(skillmeat_home) == []
 
 
 def serve_one_then_die(connection_, sources, how):
