@@ -108,6 +108,19 @@ def leftovers(home) -> list[str]:
     return sorted(p.name for p in tmp.iterdir()) if tmp.exists() else []
 
 
+def failing_at(name: str, occurrence: int):
+    """A step hook that fails the import at the given occurrence of the step ``name``."""
+    calls = []
+
+    def step(step_name, /, **context):
+        if step_name == name:
+            calls.append(step_name)
+            if len(calls) == occurrence:
+                raise RuntimeError("injected failure")
+
+    return step
+
+
 @pytest.mark.parametrize("planners", [1, 3])
 def test_planned_ahead_or_not_a_marketplace_is_stored_the_same(
     make_tree, skillmeat_home, settings, taken, monkeypatch, planners
@@ -161,16 +174,8 @@ def test_a_plugin_that_fails_while_planned_ahead_is_reported_with_its_path_and_r
 def test_a_writer_failure_takes_back_what_was_built_ahead(make_tree, skillmeat_home, taken):
     """The second plugin fails once its views are adopted, before its commit: its blobs and
     views built ahead are gone, the plugins before and after it stand."""
-    calls = []
-
-    def fail_second_plugins_views(step, /, **context):
-        if step == "views":
-            calls.append(step)
-            if len(calls) == 2:
-                raise RuntimeError("injected failure")
-
     report = import_paths(
-        [make_tree(marketplace_tree(overlapping()))], step=fail_second_plugins_views
+        [make_tree(marketplace_tree(overlapping()))], step=failing_at("views", occurrence=2)
     )
     assert [f.name for f in report.failed] == ["p2"]
     assert [r.plugin_name for r in report.results] == ["p1", "p3", "p4"]
@@ -231,15 +236,9 @@ def test_a_view_not_built_ahead_is_built_by_the_writer_when_the_child_is_new_aft
 ):
     """p1 brings the shared command but fails before its commit: p3 was planned expecting to
     link it, so its view was not built ahead; the writer builds it when it creates it."""
-    commits = []
-
-    def fail_first_commit(step, /, **context):
-        if step == "commit":
-            commits.append(step)
-            if len(commits) == 1:
-                raise RuntimeError("injected failure")
-
-    report = import_paths([make_tree(marketplace_tree(overlapping()))], step=fail_first_commit)
+    report = import_paths(
+        [make_tree(marketplace_tree(overlapping()))], step=failing_at("commit", occurrence=1)
+    )
     assert [f.name for f in report.failed] == ["p1"]
     assert ("p3", ["shared"]) in built_ahead
     p3 = next(r for r in report.results if r.plugin_name == "p3")
