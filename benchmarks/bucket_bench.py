@@ -9,6 +9,7 @@ pays one HEAD per new blob and one PUT per new blob over HTTP; a re-import write
 """
 
 import argparse
+import shutil
 import socket
 import subprocess
 import sys
@@ -74,15 +75,24 @@ def main() -> None:
     parser.add_argument("--plugins", type=int, default=20)
     parser.add_argument("--children", type=int, default=30)
     options = parser.parse_args()
-    django_setup()
+    home = django_setup()
+    tree = Path(tempfile.mkdtemp(prefix="bucket-bench-"))
+    try:
+        compare(tree, options.plugins, options.children)
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def compare(root: Path, plugins: int, children: int) -> None:
+    """The same marketplace imported into the local folder, a bucket, and a bucket without
+    views; prints the three runs and their ratios to the local one."""
     import boto3
     from django.conf import settings
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    tree = marketplace(
-        Path(tempfile.mkdtemp(prefix="bucket-bench-")), options.plugins, options.children
-    )
+    tree = marketplace(root, plugins, children)
     server, endpoint = start_moto()
     try:
         local = timed_imports(tree, "local-run")
@@ -105,8 +115,8 @@ def main() -> None:
         team = timed_imports(tree, "team-run")
     finally:
         server.terminate()
-    files = options.plugins * options.children
-    print(f"{local[2]} plugins x {options.children} children ({files} children) per run")
+    files = plugins * children
+    print(f"{local[2]} plugins x {children} children ({files} children) per run")
     print(f"{'store':<18}{'first import':>10}{'plugins/s':>11}{'re-import':>12}")
     runs = (("local folder", local), ("bucket", bucket), ("bucket, no views", team))
     for name, (first, again, count) in runs:

@@ -11,6 +11,7 @@ re-imports in under 50 ms; the query count is flat in the number of children.
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -27,6 +28,16 @@ POSTGRES_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 def measure(plugins: int) -> list[dict]:
     """Runs inside one process configured for one database."""
     from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    trees = Path(tempfile.mkdtemp(prefix="import-bench-"))
+    try:
+        return _measure_sizes(trees, plugins)
+    finally:
+        shutil.rmtree(trees, ignore_errors=True)
+
+
+def _measure_sizes(trees: Path, plugins: int) -> list[dict]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -39,8 +50,6 @@ def measure(plugins: int) -> list[dict]:
     from tests.conftest import write_tree
     from tests.plugins import synthetic_plugin
 
-    call_command("migrate", verbosity=0)
-    trees = Path(tempfile.mkdtemp(prefix="import-bench-"))
     rows = []
     for size in SIZES:
         first, again, hashing, queries = [], [], [], []
@@ -126,11 +135,17 @@ def main() -> None:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.child:
-        django_setup(os.environ["BENCH_DATABASE_URL"])
-        print(json.dumps(measure(arguments.plugins)))
+        home = django_setup(os.environ["BENCH_DATABASE_URL"])
+        try:
+            print(json.dumps(measure(arguments.plugins)))
+        finally:
+            shutil.rmtree(home, ignore_errors=True)
         return
     sqlite_home = Path(tempfile.mkdtemp(prefix="bench-sqlite-"))
-    print_table("SQLite", run_child(f"sqlite:///{sqlite_home}/db.sqlite3", arguments.plugins))
+    try:
+        print_table("SQLite", run_child(f"sqlite:///{sqlite_home}/db.sqlite3", arguments.plugins))
+    finally:
+        shutil.rmtree(sqlite_home, ignore_errors=True)
     if arguments.no_postgres:
         return
     url = postgres_database(arguments.postgres)
