@@ -183,7 +183,8 @@ def compare(tree: Path, rounds: int, views: bool) -> None:
             print(
                 f"round {number}: git add -A && git commit {git_first:5.2f} s, "
                 f"first import {measured['first']:5.2f} s (x{ratios[-1]:.2f}); "
-                f"git add -A again {git_again:5.2f} s, re-import {measured['again']:5.2f} s; "
+                f"git add -A again {git_again:5.2f} s, re-import {measured['again']:5.2f} s "
+                f"(x{measured['again'] / git_again:.0f}); "
                 f"writer CPU {measured['writer_user']:.2f} s user "
                 f"+ {measured['writer_system']:.2f} s system"
             )

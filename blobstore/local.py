@@ -108,16 +108,16 @@ class LocalBlobStore(BlobStore):
     def place(self, staged: Path | bytes, digest: str, *, prepared: bool = False) -> bool:
         """Put one staged blob (a file, or bytes held in memory) in place; True when the blob
         is new. Nothing is flushed here: put_many makes the whole batch durable at once. A
-        ``prepared`` file (read-only already) is linked and left where it is."""
+        ``prepared`` file (read-only already) is linked and left where it is; any other
+        staged file is consumed."""
         folder, target = self._text_path(digest)
         incoming = staged if isinstance(staged, Path) else None
-        if prepared and incoming is not None:
-            return self._link(incoming, folder, target)
+        kept = prepared and incoming is not None
         try:
             self._ensure_folder(folder)
             if incoming is None:
                 incoming = self._write_incoming(staged, digest)  # type: ignore[arg-type]
-            else:
+            elif not kept:
                 os.chmod(incoming, BLOB_MODE)
             try:
                 os.link(incoming, target)
@@ -129,21 +129,9 @@ class LocalBlobStore(BlobStore):
                 f"cannot store blob: {error.strerror}", path=target, rule=Rule.STORAGE_FAILED
             ) from error
         finally:
-            if incoming is not None:
+            if incoming is not None and not kept:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(incoming)
-
-    def _link(self, staged: Path, folder: str, target: str) -> bool:
-        try:
-            self._ensure_folder(folder)
-            os.link(staged, target)
-            return True
-        except FileExistsError:
-            return False
-        except OSError as error:
-            raise StorageFailed(
-                f"cannot store blob: {error.strerror}", path=target, rule=Rule.STORAGE_FAILED
-            ) from error
 
     def _ensure_folder(self, folder: str) -> None:
         if folder not in self._folders:

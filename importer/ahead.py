@@ -35,10 +35,9 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from artifacts.models import normalize_name
 from blobstore import BlobStore
 from importer import telemetry
-from importer.dedup import Linkable
+from importer.dedup import KnownVersions, Linkable
 from importer.errors import ImportError_, Rule
 from importer.hashing import Limits
 from importer.layout import ChildPlan, PluginPlan, detect_layout, plan_plugin
@@ -104,18 +103,17 @@ class Preparation:
     limits: Limits
     store: BlobStore
     dry_run: bool
-    known: frozenset[str] | None = None  # None: build nothing ahead (the run plans in-process)
-    # the collection's child versions when the run began: a child among them is linked and
-    # keeps its view, so none is built for it ahead
-    linkable: frozenset[Linkable] = frozenset()
+    # what the collection held when the run began; None: build nothing ahead (the run plans
+    # in-process)
+    known: KnownVersions | None = None
 
 
 def prepare(source: PluginSource, how: Preparation, met: set[Linkable] | None = None) -> Prepared:
     """Detect and hash ``source``, staging its bytes (and, when the plugin is new to the
     collection, its views and new blobs as files); an error is returned, not raised.
-    ``met``: the children of the plugins planned before this one in the run (they will be
-    in the collection when this one is written, unless their import fails: the writer then
-    builds the views that were not built ahead); this plugin's are added."""
+    ``met``: the children of the plugins this process planned before this one in the run
+    (they will be in the collection when this one is written, unless their import fails:
+    the writer then builds the views that were not built ahead); this plugin's are added."""
     prepared = Prepared(
         started=time.monotonic(), started_at=timezone.now(), started_ns=time.time_ns()
     )
@@ -123,10 +121,10 @@ def prepare(source: PluginSource, how: Preparation, met: set[Linkable] | None = 
     prepared.staging = staging
     try:
         plan = prepared.plan = _plan(source, how, prepared)
-        prepared.known = how.known is None or plan.content_hash in how.known
-        if staging is not None and not prepared.known:
+        prepared.known = how.known is None or plan.content_hash in how.known.plugins
+        if staging is not None and how.known is not None and not prepared.known:
             if views_enabled():
-                prepared.skipped = _linked(plan, how.linkable, met or set())
+                prepared.skipped = _linked(plan, how.known.children, met or set())
                 prepared.views = prestage_views(staging, plan.views(), prepared.skipped)
             staging.spill_new()
         if met is not None:
@@ -139,7 +137,7 @@ def prepare(source: PluginSource, how: Preparation, met: set[Linkable] | None = 
 
 
 def _linkable(child: ChildPlan) -> Linkable:
-    return (child.type, normalize_name(child.name), child.content_hash)
+    return (*child.identity, child.content_hash)
 
 
 def _linked(plan: PluginPlan, linkable: frozenset[Linkable], met: set[Linkable]) -> frozenset[int]:

@@ -280,11 +280,7 @@ def _planning(sources: list[PluginSource], settings: ImportOptions) -> Iterator[
     assert settings.store is not None and settings.limits is not None
     known = None if settings.dry_run else KnownVersions.of(settings.collection)
     how = Preparation(
-        limits=settings.limits,
-        store=settings.store,
-        dry_run=settings.dry_run,
-        known=known.plugins if known else None,
-        linkable=known.children if known else frozenset(),
+        limits=settings.limits, store=settings.store, dry_run=settings.dry_run, known=known
     )
     with PlanAhead(sources, how) as planner:
         yield planner
